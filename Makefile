@@ -1,0 +1,65 @@
+# leasemgr: PGXS build. `make demo` and `make test` are the two commands of README.md; the
+# rest are the usual PGXS targets (all, install, installcheck, clean).
+
+EXTENSION   = leasemgr
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" leasemgr.control)
+
+MODULE_big  = leasemgr
+OBJS = \
+	src/leasemgr.o \
+	src/identity.o \
+	src/contract_fsm.o \
+	src/audit.o \
+	src/security.o \
+	src/core/lm_identity.o \
+	src/core/lm_contract_states.o
+
+# The install script of the current version is assembled from the domain files in a fixed
+# order (their numeric prefixes). Released versions are frozen as sql/leasemgr--X.Y.Z.sql
+# beside the upgrade scripts sql/leasemgr--A--B.sql; neither is ever edited.
+SQL_PARTS   = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
+DATA_built  = leasemgr--$(EXTVERSION).sql
+DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasemgr--*.sql))
+
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
+# -Wextra with the server headers: their inline functions leave parameters unused.
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
+
+# pg_regress: inputs in test/sql, expected outputs in expected/ (found through --outputdir).
+REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --outputdir=. --dbname=leasemgr_regress
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=. --dbname=leasemgr_isolation
+
+EXTRA_CLEAN = results/ regression.diffs regression.out output_iso/ test/core/*.bin
+
+# Debian keeps one pg_config per major version; prefer 15's when it is there.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+# Without the server development files only demo and test work: they install them first.
+all install installcheck:
+	@echo "PostgreSQL 15 development files are missing; run 'make test' or 'make demo'," >&2
+	@echo "which install them, or: apt-get install postgresql-server-dev-15" >&2
+	@false
+endif
+
+leasemgr--$(EXTVERSION).sql: $(SQL_PARTS) leasemgr.control
+	cat $(SQL_PARTS) > $@
+
+.PHONY: demo test test-core clean-cluster
+
+demo:
+	@test/tools/demo.sh
+
+test:
+	@test/tools/test.sh
+
+# The pure-C core on its own: unit tests with no server.
+test-core:
+	@test/tools/core-tests.sh
+
+clean-cluster:
+	@test/tools/cluster.sh stop .cluster; rm -rf .cluster

@@ -1,0 +1,98 @@
+/*
+ * security.c
+ *     Park scope: which parks the current role may see.
+ *
+ * Row-level security policies on every park-scoped table call these once per query (as
+ * initplans). They read leasemgr.park_grant directly, not through SQL, so no role needs a
+ * privilege on the grant table to learn its own parks, and none can read anyone else's.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "leasemgr.h"
+
+PG_FUNCTION_INFO_V1(visible_parks);
+PG_FUNCTION_INFO_V1(sees_all_parks);
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * visible_parks() RETURNS bigint[]: the parks granted to any role whose privileges the
+ * current role has (membership with inheritance), sorted and without duplicates.
+ */
+Datum
+visible_parks(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(lm_relid("park_grant"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			att_role = lm_attnum(rel, "role");
+	int			att_park = lm_attnum(rel, "park_id");
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Oid			user = GetUserId();
+	int			n = 0,
+				cap = 16,
+				i,
+				kept = 0;
+	int64	   *parks = palloc(sizeof(int64) * cap);
+	Datum	   *elems;
+
+	(void) desc;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Oid			role = DatumGetObjectId(slot_getattr(slot, att_role, &isnull));
+
+		if (isnull || !has_privs_of_role(user, role))
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			parks = repalloc(parks, sizeof(int64) * cap);
+		}
+		parks[n++] = DatumGetInt64(slot_getattr(slot, att_park, &isnull));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	qsort(parks, n, sizeof(int64), cmp_int64);
+	elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+	{
+		if (kept > 0 && parks[i] == parks[i - 1])
+			continue;
+		elems[kept++] = Int64GetDatum(parks[i]);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, kept, INT8OID, sizeof(int64),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* sees_all_parks() RETURNS boolean: members of leasemgr_admin (and superusers) see every park. */
+Datum
+sees_all_parks(PG_FUNCTION_ARGS)
+{
+	Oid			admin = get_role_oid("leasemgr_admin", true);
+
+	PG_RETURN_BOOL(superuser() || (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin)));
+}
