@@ -179,7 +179,7 @@ COMMENT ON FUNCTION leasemgr.contract_state_machine() IS
 CREATE FUNCTION leasemgr.contract_timeline(contract_id bigint)
   RETURNS TABLE (at timestamptz, actor text, event text, from_state text, to_state text, note text,
                  effective_date date)
-  LANGUAGE sql STABLE
+  LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT e.at, e.actor, e.event, e.from_state, e.to_state, e.note, e.effective_date
     FROM leasemgr.contract_event e

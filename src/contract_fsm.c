@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/rangetypes.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -151,14 +152,6 @@ col_changed(HeapTuple oldt, HeapTuple newt, TupleDesc desc, int attnum)
 	return !datum_image_eq(o, n, att->attbyval, att->attlen);
 }
 
-/* Column text for messages; "(none)" for NULL. */
-static char *
-col_text(HeapTuple t, TupleDesc desc, int attnum)
-{
-	char	   *v = SPI_getvalue(t, desc, attnum);
-
-	return v ? v : pstrdup("(none)");
-}
 
 static LmContractState
 state_of(HeapTuple t, TupleDesc desc, int attnum, const char *code)
@@ -184,11 +177,34 @@ col_date(HeapTuple t, TupleDesc desc, int attnum)
 	return isnull ? DATEVAL_NOEND : DatumGetDateADT(d);
 }
 
+/* Dates in messages are ISO 8601 whatever the session's DateStyle: 2026-03-15. */
 static char *
 date_text(DateADT d)
 {
-	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(d)));
+	int			y,
+				m,
+				day;
+
+	if (DATE_NOT_FINITE(d))
+		return pstrdup(DATE_IS_NOBEGIN(d) ? "-infinity" : "infinity");
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	return psprintf("%04d-%02d-%02d", y, m, day);
 }
+
+/* Column text for messages: "(none)" for NULL, dates in ISO form. */
+static char *
+col_text(HeapTuple t, TupleDesc desc, int attnum)
+{
+	char	   *v;
+
+	if (col_is_null(t, desc, attnum))
+		return pstrdup("(none)");
+	if (TupleDescAttr(desc, attnum - 1)->atttypid == DATEOID)
+		return date_text(col_date(t, desc, attnum));
+	v = SPI_getvalue(t, desc, attnum);
+	return v ? v : pstrdup("(none)");
+}
+
 
 static void
 check_lease_dates(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
@@ -718,9 +734,11 @@ check_unit_free(Datum unit_id, Datum lease_range, Datum contract_id)
 
 	if (plan == NULL)
 	{
-		plan = SPI_prepare("SELECT u.code, c.code, c.state, pg_catalog.lower(cu.lease_range), "
-						   "       pg_catalog.upper(cu.lease_range) OPERATOR(pg_catalog.-) 1, "
-						   "       pg_catalog.lower($2), pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1 "
+		plan = SPI_prepare("SELECT u.code, c.code, c.state, "
+						   "       pg_catalog.to_char(pg_catalog.lower(cu.lease_range), 'YYYY-MM-DD'), "
+						   "       pg_catalog.to_char(pg_catalog.upper(cu.lease_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
+						   "       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
+						   "       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
 						   "FROM leasemgr.contract_unit cu "
 						   "JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
 						   "JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "

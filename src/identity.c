@@ -156,6 +156,31 @@ check_birth_not_future(const char *id)
 				 errhint("Check the number against the identity card.")));
 }
 
+/* Companies are identified by their USCC, and only companies have one. */
+static void
+check_kind_matches_document(const char *kind, const char *id_type)
+{
+	bool		is_company,
+				is_uscc;
+
+	if (kind == NULL || id_type == NULL)
+		return;
+	is_company = strcmp(kind, "company") == 0;
+	is_uscc = strcmp(id_type, "uscc") == 0;
+	if (is_company && !is_uscc)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_IDENTITY),
+				 errmsg("a company tenant is identified by its unified social credit code"),
+				 errdetail("The tenant is a company but id_type is \"%s\".", id_type),
+				 errhint("Use id_type 'uscc' with the 18-character code of the business licence.")));
+	if (!is_company && is_uscc)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_IDENTITY),
+				 errmsg("a unified social credit code identifies a company, not a person"),
+				 errdetail("The tenant is a %s but id_type is \"uscc\".", kind),
+				 errhint("Use kind 'company', or the person's own document (cn_id, passport, permit).")));
+}
+
 /*
  * BEFORE INSERT OR UPDATE ON leasemgr.tenant: normalise and check the identity number,
  * and keep a tenant in its park. The CHECK constraints repeat the validity test for writers
@@ -204,6 +229,7 @@ tenant_before_write(PG_FUNCTION_ARGS)
 
 	id_type = SPI_getvalue(tuple, desc, att_type);
 	raw = SPI_getvalue(tuple, desc, att_number);
+	check_kind_matches_document(SPI_getvalue(tuple, desc, lm_attnum(rel, "kind")), id_type);
 	if (id_type == NULL || raw == NULL ||
 		(strcmp(id_type, "uscc") != 0 && strcmp(id_type, "cn_id") != 0))
 		return PointerGetDatum(tuple);
