@@ -38,9 +38,10 @@ CREATE TABLE leasemgr.contract (
   CONSTRAINT contract_park_key UNIQUE (id, park_id),
   -- The key contract_unit copies through its cascading foreign key.
   CONSTRAINT contract_lease_key UNIQUE (id, park_id, lease_range, is_live),
-  CONSTRAINT contract_tenant_fk FOREIGN KEY (tenant_id, park_id) REFERENCES leasemgr.tenant (id, park_id),
-  CONSTRAINT contract_renews_fk FOREIGN KEY (renews_contract_id, park_id)
-    REFERENCES leasemgr.contract (id, park_id) DEFERRABLE INITIALLY DEFERRED
+  CONSTRAINT contract_tenant_fk FOREIGN KEY (tenant_id, park_id) REFERENCES leasemgr.tenant (id, park_id)
+  -- renews_contract_id is checked by the trigger (same park, locked FOR KEY SHARE), not by a
+  -- self-referencing foreign key: pg_dump warns about circular foreign keys on every dump
+  -- of an extension table that references itself.
 );
 CREATE INDEX contract_tenant_idx ON leasemgr.contract (tenant_id);
 CREATE INDEX contract_park_state_idx ON leasemgr.contract (park_id, state);
@@ -61,7 +62,7 @@ COMMENT ON COLUMN leasemgr.contract.lease_range IS 'Generated: the days the cont
 COMMENT ON COLUMN leasemgr.contract.is_live IS 'Generated: true from pending_approval through moving_out, the states in which the units are held.';
 COMMENT ON COLUMN leasemgr.contract.document_sha256 IS 'SHA-256 (64 lower-case hex characters) of the signed contract document; required to sign, fixed once signed.';
 COMMENT ON COLUMN leasemgr.contract.signed_at IS 'When the contract was signed; recorded by the sign transition (defaults to its time).';
-COMMENT ON COLUMN leasemgr.contract.renews_contract_id IS 'The contract this one renews (same park), if any.';
+COMMENT ON COLUMN leasemgr.contract.renews_contract_id IS 'The contract this one renews (same park), if any. A renewed contract cannot be deleted.';
 COMMENT ON COLUMN leasemgr.contract.created_by IS 'Stamped: the person who created the contract (leasemgr.actor, else the login).';
 COMMENT ON COLUMN leasemgr.contract.created_at IS 'Stamped: when the contract was created.';
 COMMENT ON COLUMN leasemgr.contract.submitted_by IS 'Stamped by submit: the person who submitted it for approval; cleared by reject.';

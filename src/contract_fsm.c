@@ -399,6 +399,74 @@ apply_transition(LmContractEvent ev, HeapTuple oldt, HeapTuple newt, TupleDesc d
 	edit_set(e, c->state_since, now, false);
 }
 
+/*
+ * renews_contract_id must name a contract of the same park. Checked here rather than by a
+ * self-referencing foreign key (which makes pg_dump warn about circular keys on every dump);
+ * the referenced row is locked FOR KEY SHARE, as a foreign key would, so it cannot be
+ * deleted while this row is being written.
+ */
+static void
+check_renewed_contract(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	bool		isnull;
+	Datum		renews = heap_getattr(t, c->renews_contract_id, desc, &isnull);
+	Datum		park;
+
+	if (isnull)
+		return;
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT park_id FROM leasemgr.contract "
+						   "WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE", 1, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare renewal query: %s", SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, &renews, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "renewal query failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_NOT_FOUND),
+				 errmsg("contract %lld renewed by contract %s does not exist",
+						(long long) DatumGetInt64(renews), code),
+				 errhint("Check renews_contract_id; contracts of parks you have not been granted are not visible to you.")));
+	park = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (DatumGetInt64(park) != DatumGetInt64(heap_getattr(t, c->park_id, desc, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PARK_MISMATCH),
+				 errmsg("contract %s cannot renew a contract of another park", code),
+				 errdetail("Contract %lld belongs to park %lld.", (long long) DatumGetInt64(renews),
+						   (long long) DatumGetInt64(park)),
+				 errhint("A renewal is a contract of the same park.")));
+}
+
+/* A draft that another contract renews stays: deleting it would cut the renewal chain. */
+static void
+check_not_renewed(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	bool		isnull;
+	Datum		id = heap_getattr(t, c->id, desc, &isnull);
+
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT code FROM leasemgr.contract "
+						   "WHERE renews_contract_id OPERATOR(pg_catalog.=) $1 LIMIT 1", 1, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare renewal query: %s", SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, &id, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "renewal query failed");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("contract %s cannot be deleted: contract %s renews it", code,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Clear renews_contract_id of the renewal first, or cancel this contract instead.")));
+}
+
 static HeapTuple
 contract_before_insert(TriggerData *td, ContractCols *c, MemoryContext cxt)
 {
@@ -419,6 +487,8 @@ contract_before_insert(TriggerData *td, ContractCols *c, MemoryContext cxt)
 	/* pg_restore and supervised migrations load finished contracts as they were. */
 	if (lm_is_owner_copy(rel))
 		return edits_apply(newt, desc, &e);
+
+	check_renewed_contract(newt, desc, c, code);
 
 	if (state != LM_CS_DRAFT)
 		ereport(ERROR,
@@ -534,6 +604,8 @@ contract_before_update(TriggerData *td, ContractCols *c, MemoryContext cxt)
 		refuse_stamp("terminated_on", code);
 
 	check_lease_dates(newt, desc, c, code);
+	if (col_changed(oldt, newt, desc, c->renews_contract_id))
+		check_renewed_contract(newt, desc, c, code);
 
 	if (ev >= 0)
 		apply_transition((LmContractEvent) ev, oldt, newt, desc, c, &e, code);
@@ -575,6 +647,7 @@ contract_before_write(PG_FUNCTION_ARGS)
 					 errdetail("Contract %s is %s; only drafts are deleted, every other contract stays on record.",
 							   code, lm_state_name(s)),
 					 errhint("Cancel it with leasemgr.contract_transition(id, 'cancel') while it is not yet active.")));
+		check_not_renewed(td->tg_trigtuple, desc, &c, code);
 		result = td->tg_trigtuple;
 	}
 

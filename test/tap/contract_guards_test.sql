@@ -1,7 +1,7 @@
 -- Every guard of the state machine refuses, with its own SQLSTATE, a clear detail and a
 -- hint, and changes nothing; satisfied, it lets the transition through.
 BEGIN;
-SELECT plan(39);
+SELECT plan(44);
 
 SELECT th.park('GD') AS park \gset
 
@@ -113,6 +113,22 @@ SELECT is((SELECT count(*) FROM leasemgr.contract_unit WHERE contract_id = :del)
   'deleting a draft removes its units');
 SELECT is((SELECT count(*) FROM leasemgr.contract_event WHERE contract_id = :del), 1::bigint,
   '... but its timeline stays');
+
+-- The renewal link: same park, existing contract, and a renewed draft stays.
+SELECT th.draft(:park, 'G-OLD', ARRAY[th.unit(:park, 'G-U9')], '2025-01-01', '2025-12-31') AS old_c \gset
+SELECT th.draft(:park, 'G-NEW', '{}', '2026-01-01', '2026-12-31') AS new_c \gset
+SELECT lives_ok(format('UPDATE leasemgr.contract SET renews_contract_id = %s WHERE id = %s', :old_c, :new_c),
+  'a draft can name the contract it renews');
+SELECT throws_ok(format('DELETE FROM leasemgr.contract WHERE id = %s', :old_c), '23503',
+  'contract G-OLD cannot be deleted: contract G-NEW renews it', 'a renewed draft cannot be deleted');
+SELECT throws_ok(format('UPDATE leasemgr.contract SET renews_contract_id = -3 WHERE id = %s', :new_c), 'LM009',
+  NULL, 'renewing an unknown contract is refused');
+SELECT th.park('GD2') AS park2 \gset
+SELECT throws_ok(format('UPDATE leasemgr.contract SET renews_contract_id = %s WHERE id = %s',
+                        th.draft(:park2, 'G-FAR', '{}', '2025-01-01', '2025-12-31'), :new_c), 'LM007',
+  'contract G-NEW cannot renew a contract of another park', 'renewing a contract of another park is refused');
+SELECT throws_ok(format('UPDATE leasemgr.contract SET renews_contract_id = id WHERE id = %s', :new_c), '23514',
+  NULL, 'a contract cannot renew itself');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -44,7 +44,7 @@ for s in $suites; do
     tap)
       run_suite tap test/tools/tap.sh ;;
     scenarios)
-      run_suite scenarios prove --timer -e bash test/scenarios/ ;;
+      run_suite scenarios prove --timer --ext .sh -e bash test/scenarios/ ;;
     *) echo "unknown suite $s" >&2; exit 2 ;;
   esac
 done
