@@ -7,8 +7,10 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" leasemgr.con
 MODULE_big  = leasemgr
 OBJS = \
 	src/leasemgr.o \
+	src/row.o \
 	src/identity.o \
 	src/contract_fsm.o \
+	src/contract_unit.o \
 	src/audit.o \
 	src/security.o \
 	src/core/lm_identity.o \
@@ -70,5 +72,6 @@ test:
 test-core:
 	@test/tools/core-tests.sh
 
+# Stop and remove the throwaway clusters of make demo and make test.
 clean-cluster:
-	@test/tools/cluster.sh stop .cluster; rm -rf .cluster
+	@for c in .cluster/demo .cluster/test; do [ -d $$c ] && test/tools/cluster.sh stop $$c; done; rm -rf .cluster

@@ -9,7 +9,7 @@ COMMENT ON FUNCTION leasemgr.contract_state_is_live(text) IS
 CREATE TABLE leasemgr.contract (
   id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   park_id            bigint NOT NULL REFERENCES leasemgr.park (id),
-  code               text NOT NULL CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_./-]{0,47}$'),
+  code               text NOT NULL CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_./-]*$' AND pg_catalog.length(code) <= 48),
   tenant_id          bigint NOT NULL,
   state              text NOT NULL DEFAULT 'draft'
                      CHECK (state IN ('draft', 'pending_approval', 'approved', 'signed', 'active', 'amending',
@@ -20,7 +20,7 @@ CREATE TABLE leasemgr.contract (
   lease_range        daterange NOT NULL
                      GENERATED ALWAYS AS (pg_catalog.daterange(start_date, COALESCE(terminated_on, end_date), '[]')) STORED,
   is_live            boolean NOT NULL GENERATED ALWAYS AS (leasemgr.contract_state_is_live(state)) STORED,
-  document_sha256    text CHECK (document_sha256 ~ '^[0-9a-f]{64}$'),
+  document_sha256    text CHECK (pg_catalog.octet_length(document_sha256) = 64 AND document_sha256 !~ '[^0-9a-f]'),
   signed_at          timestamptz,
   renews_contract_id bigint,
   created_by         text NOT NULL,
@@ -35,7 +35,6 @@ CREATE TABLE leasemgr.contract (
   CONSTRAINT contract_signed_has_document CHECK (signed_at IS NULL OR document_sha256 IS NOT NULL),
   CONSTRAINT contract_renews_other CHECK (renews_contract_id <> id),
   CONSTRAINT contract_code_key UNIQUE (park_id, code),
-  CONSTRAINT contract_park_key UNIQUE (id, park_id),
   -- The key contract_unit copies through its cascading foreign key.
   CONSTRAINT contract_lease_key UNIQUE (id, park_id, lease_range, is_live),
   CONSTRAINT contract_tenant_fk FOREIGN KEY (tenant_id, park_id) REFERENCES leasemgr.tenant (id, park_id)

@@ -16,7 +16,8 @@ CREATE TABLE leasemgr.audit_log (
   client_addr      inet,
   application_name text
 );
-CREATE INDEX audit_log_row_idx ON leasemgr.audit_log (table_name, row_id);
+-- Row history (WHERE table_name = ... AND row_id = ...): the integer first, cheaper to insert.
+CREATE INDEX audit_log_row_idx ON leasemgr.audit_log (row_id, table_name);
 CREATE INDEX audit_log_at_brin ON leasemgr.audit_log USING brin (at);
 COMMENT ON TABLE leasemgr.audit_log IS
   'Every INSERT, UPDATE and DELETE of a business table: who (person, login, role), when, from where, and the changed columns. Append-only for every role, the owner included; written only by the audit trigger.';

@@ -120,13 +120,14 @@ push_key(JsonbParseState **state, const char *name)
 }
 
 /*
- * The columns of `tuple` as a JSON object; with `other` given, only the columns whose value
+ * The columns of a row as a JSON object; with `other` given, only the columns whose value
  * differs from it (an UPDATE's diff). Generated columns are derived, so they are left out.
  * *any reports whether at least one column was written.
  */
 static Jsonb *
-columns_json(TupleDesc desc, HeapTuple tuple, HeapTuple other, bool *any)
+columns_json(const LmRow *row, const LmRow *other, bool *any)
 {
+	TupleDesc	desc = row->desc;
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
 	int			i;
@@ -136,57 +137,63 @@ columns_json(TupleDesc desc, HeapTuple tuple, HeapTuple other, bool *any)
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		isnull;
-		Datum		value;
 
 		if (att->attisdropped || att->attgenerated)
 			continue;
-		value = heap_getattr(tuple, i + 1, desc, &isnull);
-		if (other != NULL)
-		{
-			bool		other_null;
-			Datum		other_value = heap_getattr(other, i + 1, desc, &other_null);
-
-			if (isnull && other_null)
-				continue;
-			if (!isnull && !other_null &&
-				datum_image_eq(value, other_value, att->attbyval, att->attlen))
-				continue;
-		}
+		if (other != NULL && !lm_row_changed(row, other, i + 1))
+			continue;
 		push_key(&state, NameStr(att->attname));
-		push_datum(&state, value, isnull, att->atttypid);
+		push_datum(&state, row->values[i], row->nulls[i], att->atttypid);
 		*any = true;
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
 
-static Datum
-int8_column(Relation rel, HeapTuple tuple, const char *colname, bool *isnull)
+typedef struct AuditCache
 {
-	int			attnum = SPI_fnumber(RelationGetDescr(rel), colname);
+	LmStatementCache base;
+	int			id_att;			/* 0: the table has no id column */
+	int			park_att;		/* 0: the table has no park column */
+	Datum		table_name;
+	LmAppender	log;
+} AuditCache;
 
-	if (attnum <= 0)
+static AuditCache *
+audit_cache(FunctionCallInfo fcinfo, TriggerData *td)
+{
+	Relation	rel = td->tg_relation;
+	bool		fresh;
+	AuditCache *cache = lm_statement_cache(fcinfo, rel, sizeof(AuditCache), &fresh);
+
+	if (fresh)
 	{
-		*isnull = true;
-		return (Datum) 0;
+		const char *park_col = td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : "park_id";
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cache->id_att = Max(SPI_fnumber(RelationGetDescr(rel), "id"), 0);
+		cache->park_att = Max(SPI_fnumber(RelationGetDescr(rel), park_col), 0);
+		cache->table_name = CStringGetTextDatum(RelationGetRelationName(rel));
+		MemoryContextSwitchTo(old);
+		lm_appender_init(&cache->log, "audit_log", audit_log_columns, AL__COUNT,
+						 fcinfo->flinfo->fn_mcxt);
 	}
-	return heap_getattr(tuple, attnum, RelationGetDescr(rel), isnull);
+	return cache;
 }
 
 /*
  * AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row().
  * The optional trigger argument names the column holding the park (default park_id; the
- * park table passes id; tables above parks have none and log NULL).
+ * park table passes id; tables above parks pass '-' and log NULL).
  */
 Datum
 audit_row(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	TupleDesc	desc;
-	HeapTuple	row;
-	const char *park_col = "park_id";
+	AuditCache *cache;
+	LmRow		row;
+	LmRow		old;
 	const char *action;
 	Datum		values[AL__COUNT];
 	bool		nulls[AL__COUNT] = {0};
@@ -195,44 +202,55 @@ audit_row(PG_FUNCTION_ARGS)
 
 	lm_check_trigger(fcinfo, "audit_row", true, false);
 	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	if (td->tg_trigger->tgnargs > 0)
-		park_col = td->tg_trigger->tgargs[0];
+
+	/* pg_restore brings the original audit rows back; do not log the reload. */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && lm_is_owner_copy(rel))
+		return PointerGetDatum(NULL);
+	cache = audit_cache(fcinfo, td);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
-		/* pg_restore brings the original audit rows back; do not log the reload. */
-		if (lm_is_owner_copy(rel))
-			return PointerGetDatum(NULL);
-		row = td->tg_trigtuple;
+		lm_row_init(&row, td->tg_trigtuple, RelationGetDescr(rel));
 		action = "INSERT";
 		nulls[AL_OLD_VALUES] = true;
-		values[AL_NEW_VALUES] = JsonbPGetDatum(columns_json(desc, row, NULL, &any));
+		values[AL_NEW_VALUES] = JsonbPGetDatum(columns_json(&row, NULL, &any));
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		row = td->tg_newtuple;
+		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
+		lm_row_init(&row, td->tg_newtuple, RelationGetDescr(rel));
 		action = "UPDATE";
-		values[AL_NEW_VALUES] = JsonbPGetDatum(columns_json(desc, row, td->tg_trigtuple, &any));
+		values[AL_NEW_VALUES] = JsonbPGetDatum(columns_json(&row, &old, &any));
 		/* An UPDATE that changed nothing leaves nothing to trace. */
 		if (!any)
 			return PointerGetDatum(NULL);
-		values[AL_OLD_VALUES] = JsonbPGetDatum(columns_json(desc, td->tg_trigtuple, row, &any));
+		values[AL_OLD_VALUES] = JsonbPGetDatum(columns_json(&old, &row, &any));
 	}
 	else
 	{
-		row = td->tg_trigtuple;
+		lm_row_init(&row, td->tg_trigtuple, RelationGetDescr(rel));
 		action = "DELETE";
-		values[AL_OLD_VALUES] = JsonbPGetDatum(columns_json(desc, row, NULL, &any));
+		values[AL_OLD_VALUES] = JsonbPGetDatum(columns_json(&row, NULL, &any));
 		nulls[AL_NEW_VALUES] = true;
 	}
 
-	values[AL_ID] = Int64GetDatum(lm_nextval("audit_log_id_seq"));
 	values[AL_AT] = TimestampTzGetDatum(GetCurrentTimestamp());
 	values[AL_XACT_ID] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
-	values[AL_PARK_ID] = int8_column(rel, row, park_col, &nulls[AL_PARK_ID]);
-	values[AL_TABLE_NAME] = CStringGetTextDatum(RelationGetRelationName(rel));
-	values[AL_ROW_ID] = int8_column(rel, row, "id", &nulls[AL_ROW_ID]);
+	if (cache->park_att > 0)
+	{
+		values[AL_PARK_ID] = lm_row_datum(&row, cache->park_att);
+		nulls[AL_PARK_ID] = lm_row_null(&row, cache->park_att);
+	}
+	else
+		nulls[AL_PARK_ID] = true;
+	values[AL_TABLE_NAME] = cache->table_name;
+	if (cache->id_att > 0)
+	{
+		values[AL_ROW_ID] = lm_row_datum(&row, cache->id_att);
+		nulls[AL_ROW_ID] = lm_row_null(&row, cache->id_att);
+	}
+	else
+		nulls[AL_ROW_ID] = true;
 	values[AL_ACTION] = CStringGetTextDatum(action);
 	values[AL_ACTOR] = CStringGetTextDatum(lm_current_actor());
 	values[AL_DB_USER] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
@@ -252,7 +270,7 @@ audit_row(PG_FUNCTION_ARGS)
 	else
 		nulls[AL_APPLICATION_NAME] = true;
 
-	lm_append_row(lm_relid("audit_log"), audit_log_columns, AL__COUNT, values, nulls);
+	lm_append(&cache->log, values, nulls);
 	return PointerGetDatum(NULL);
 }
 

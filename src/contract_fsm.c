@@ -6,15 +6,16 @@
  * table of core/lm_contract_states.c, the guards, the term lock and the stamps, so a direct
  * UPDATE of contract.state meets exactly the rules contract_transition() does.
  * contract_after_transition (AFTER, only when the state changed) appends the timeline row.
- * contract_unit_before_write keeps units in the contract's park, locks them after
- * submission, and explains a double booking before the exclusion constraint would.
  *
  * Every query here is schema-qualified down to its operators: triggers run under the
  * caller's search_path and must not be steerable by it.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -22,11 +23,11 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/rangetypes.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "leasemgr.h"
@@ -34,129 +35,82 @@
 
 PG_FUNCTION_INFO_V1(contract_before_write);
 PG_FUNCTION_INFO_V1(contract_after_transition);
-PG_FUNCTION_INFO_V1(contract_unit_before_write);
 PG_FUNCTION_INFO_V1(contract_transition);
 PG_FUNCTION_INFO_V1(contract_state_machine);
 PG_FUNCTION_INFO_V1(contract_state_is_live);
 
 /*
  * The note contract_transition() passes to the timeline row its UPDATE produces. Set just
- * around that UPDATE, cleared on every exit path.
+ * around that UPDATE, restored on every exit path.
  */
 static int64 pending_note_contract = 0;
 static const char *pending_note = NULL;
 
-/* Columns of leasemgr.contract, looked up by name once per trigger call. */
-typedef struct ContractCols
+/* Columns of leasemgr.contract, resolved once per statement. */
+enum
 {
-	int			id,
-				park_id,
-				code,
-				tenant_id,
-				state,
-				start_date,
-				end_date,
-				terminated_on,
-				document_sha256,
-				signed_at,
-				renews_contract_id,
-				created_by,
-				created_at,
-				submitted_by,
-				submitted_at,
-				approved_by,
-				approved_at,
-				state_since;
-} ContractCols;
+	C_ID, C_PARK_ID, C_CODE, C_TENANT_ID, C_STATE, C_START_DATE, C_END_DATE, C_TERMINATED_ON,
+	C_DOCUMENT_SHA256, C_SIGNED_AT, C_RENEWS_CONTRACT_ID, C_CREATED_BY, C_CREATED_AT,
+	C_SUBMITTED_BY, C_SUBMITTED_AT, C_APPROVED_BY, C_APPROVED_AT, C_STATE_SINCE, C__COUNT
+};
+static const char *const contract_colnames[C__COUNT] = {
+	"id", "park_id", "code", "tenant_id", "state", "start_date", "end_date", "terminated_on",
+	"document_sha256", "signed_at", "renews_contract_id", "created_by", "created_at",
+	"submitted_by", "submitted_at", "approved_by", "approved_at", "state_since"
+};
 
-static void
-contract_cols(Relation rel, ContractCols *c)
+/* What only the state machine writes; a hand-written value is refused. */
+static const int stamp_cols[] = {C_CREATED_BY, C_CREATED_AT, C_SUBMITTED_BY, C_SUBMITTED_AT,
+C_APPROVED_BY, C_APPROVED_AT, C_STATE_SINCE};
+
+/* The terms: editable in draft only. (Units are terms too: see contract_unit.c.) */
+static const int term_cols[] = {C_CODE, C_TENANT_ID, C_START_DATE, C_END_DATE,
+C_RENEWS_CONTRACT_ID};
+
+typedef struct ContractCache
 {
-	c->id = lm_attnum(rel, "id");
-	c->park_id = lm_attnum(rel, "park_id");
-	c->code = lm_attnum(rel, "code");
-	c->tenant_id = lm_attnum(rel, "tenant_id");
-	c->state = lm_attnum(rel, "state");
-	c->start_date = lm_attnum(rel, "start_date");
-	c->end_date = lm_attnum(rel, "end_date");
-	c->terminated_on = lm_attnum(rel, "terminated_on");
-	c->document_sha256 = lm_attnum(rel, "document_sha256");
-	c->signed_at = lm_attnum(rel, "signed_at");
-	c->renews_contract_id = lm_attnum(rel, "renews_contract_id");
-	c->created_by = lm_attnum(rel, "created_by");
-	c->created_at = lm_attnum(rel, "created_at");
-	c->submitted_by = lm_attnum(rel, "submitted_by");
-	c->submitted_at = lm_attnum(rel, "submitted_at");
-	c->approved_by = lm_attnum(rel, "approved_by");
-	c->approved_at = lm_attnum(rel, "approved_at");
-	c->state_since = lm_attnum(rel, "state_since");
+	LmStatementCache base;
+	int			att[C__COUNT];
+	Oid			unit_key_index; /* contract_unit (contract_id, ...) for "has units" */
+} ContractCache;
+
+/* One row being checked: the rows before and after, and what the trigger changes. */
+typedef struct Check
+{
+	Relation	rel;
+	const int  *att;
+	ContractCache *cache;
+	LmRow		old;			/* UPDATE and DELETE */
+	LmRow		new;			/* INSERT and UPDATE */
+	LmEdits		edits;
+	char	   *code;			/* for messages, computed on first use */
+	bool		spi;			/* connected to SPI */
+} Check;
+
+static ContractCache *
+contract_cache(FunctionCallInfo fcinfo, Relation rel)
+{
+	bool		fresh;
+	ContractCache *cache = lm_statement_cache(fcinfo, rel, sizeof(ContractCache), &fresh);
+
+	if (fresh)
+		lm_resolve_columns(rel, contract_colnames, C__COUNT, cache->att);
+	return cache;
 }
 
-/* Column replacements collected while checking, applied once with heap_modify_tuple_by_cols. */
-typedef struct TupleEdits
+/* The contract's code, for messages. */
+static const char *
+code_of(Check *k)
 {
-	MemoryContext cxt;			/* where the modified tuple is built: outlives SPI */
-	int			n;
-	int			cols[16];
-	Datum		values[16];
-	bool		nulls[16];
-} TupleEdits;
-
-static void
-edit_set(TupleEdits *e, int attnum, Datum value, bool isnull)
-{
-	Assert(e->n < (int) lengthof(e->cols));
-	e->cols[e->n] = attnum;
-	e->values[e->n] = value;
-	e->nulls[e->n] = isnull;
-	e->n++;
+	if (k->code == NULL)
+		k->code = lm_row_text(k->new.tuple ? &k->new : &k->old, k->att[C_CODE]);
+	return k->code;
 }
-
-static HeapTuple
-edits_apply(HeapTuple tuple, TupleDesc desc, TupleEdits *e)
-{
-	MemoryContext old;
-	HeapTuple	result;
-
-	if (e->n == 0)
-		return tuple;
-	old = MemoryContextSwitchTo(e->cxt);
-	result = heap_modify_tuple_by_cols(tuple, desc, e->n, e->cols, e->values, e->nulls);
-	MemoryContextSwitchTo(old);
-	return result;
-}
-
-static bool
-col_is_null(HeapTuple t, TupleDesc desc, int attnum)
-{
-	return heap_attisnull(t, attnum, desc);
-}
-
-static Datum
-col_datum(HeapTuple t, TupleDesc desc, int attnum, bool *isnull)
-{
-	return heap_getattr(t, attnum, desc, isnull);
-}
-
-static bool
-col_changed(HeapTuple oldt, HeapTuple newt, TupleDesc desc, int attnum)
-{
-	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
-	bool		oldnull,
-				newnull;
-	Datum		o = heap_getattr(oldt, attnum, desc, &oldnull);
-	Datum		n = heap_getattr(newt, attnum, desc, &newnull);
-
-	if (oldnull || newnull)
-		return oldnull != newnull;
-	return !datum_image_eq(o, n, att->attbyval, att->attlen);
-}
-
 
 static LmContractState
-state_of(HeapTuple t, TupleDesc desc, int attnum, const char *code)
+state_of(const LmRow *row, int attnum, const char *code)
 {
-	char	   *name = SPI_getvalue(t, desc, attnum);
+	char	   *name = row->nulls[attnum - 1] ? NULL : TextDatumGetCString(lm_row_datum(row, attnum));
 	int			s = name ? lm_state_from_name(name) : -1;
 
 	if (s < 0)
@@ -169,69 +123,38 @@ state_of(HeapTuple t, TupleDesc desc, int attnum, const char *code)
 }
 
 static DateADT
-col_date(HeapTuple t, TupleDesc desc, int attnum)
+row_date(const LmRow *row, int attnum)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(t, attnum, desc, &isnull);
-
-	return isnull ? DATEVAL_NOEND : DatumGetDateADT(d);
+	return lm_row_null(row, attnum) ? DATEVAL_NOEND : DatumGetDateADT(lm_row_datum(row, attnum));
 }
-
-/* Dates in messages are ISO 8601 whatever the session's DateStyle: 2026-03-15. */
-static char *
-date_text(DateADT d)
-{
-	int			y,
-				m,
-				day;
-
-	if (DATE_NOT_FINITE(d))
-		return pstrdup(DATE_IS_NOBEGIN(d) ? "-infinity" : "infinity");
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	return psprintf("%04d-%02d-%02d", y, m, day);
-}
-
-/* Column text for messages: "(none)" for NULL, dates in ISO form. */
-static char *
-col_text(HeapTuple t, TupleDesc desc, int attnum)
-{
-	char	   *v;
-
-	if (col_is_null(t, desc, attnum))
-		return pstrdup("(none)");
-	if (TupleDescAttr(desc, attnum - 1)->atttypid == DATEOID)
-		return date_text(col_date(t, desc, attnum));
-	v = SPI_getvalue(t, desc, attnum);
-	return v ? v : pstrdup("(none)");
-}
-
 
 static void
-check_lease_dates(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
+check_lease_dates(Check *k)
 {
-	DateADT		start = col_date(t, desc, c->start_date);
-	DateADT		end = col_date(t, desc, c->end_date);
+	DateADT		start = row_date(&k->new, k->att[C_START_DATE]);
+	DateADT		end = row_date(&k->new, k->att[C_END_DATE]);
 
 	if (end < start)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_INVALID_LEASE_DATES),
-				 errmsg("lease of contract %s ends before it starts", code),
+				 errmsg("lease of contract %s ends before it starts", code_of(k)),
 				 errdetail("start_date is %s and end_date is %s; both days are part of the lease.",
-						   date_text(start), date_text(end)),
+						   lm_date_text(start), lm_date_text(end)),
 				 errhint("A one-day lease has start_date = end_date.")));
 }
 
 /* Lower-case a document hash and insist on 64 hex digits (the CHECK constraint agrees). */
 static void
-normalize_document_hash(HeapTuple t, TupleDesc desc, ContractCols *c, TupleEdits *e,
-						const char *code)
+normalize_document_hash(Check *k)
 {
-	char	   *h = SPI_getvalue(t, desc, c->document_sha256);
+	int			attnum = k->att[C_DOCUMENT_SHA256];
+	char	   *h;
 	char	   *p;
 	bool		changed = false;
 
-	if (h == NULL)
+	if (lm_row_null(&k->new, attnum))
 		return;
+	h = TextDatumGetCString(lm_row_datum(&k->new, attnum));
 	for (p = h; *p; p++)
 	{
 		if (*p >= 'A' && *p <= 'F')
@@ -245,147 +168,213 @@ normalize_document_hash(HeapTuple t, TupleDesc desc, ContractCols *c, TupleEdits
 	if (*p != '\0' || p - h != 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
-				 errmsg("document_sha256 of contract %s is not a SHA-256 digest", code),
+				 errmsg("document_sha256 of contract %s is not a SHA-256 digest", code_of(k)),
 				 errdetail("A SHA-256 digest is 64 hexadecimal characters; the value given has %d characters.",
 						   (int) strlen(h)),
 				 errhint("Store the hex digest of the signed file, e.g. the output of sha256sum.")));
 	if (changed)
-		edit_set(e, c->document_sha256, CStringGetTextDatum(h), false);
+		lm_edit(&k->edits, attnum, CStringGetTextDatum(h), false);
 }
 
 static void
-refuse_stamp(const char *column, const char *code)
+refuse_stamp(Check *k, int col)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_LM_TERMS_LOCKED),
-			 errmsg("column %s of contract %s is set by the state machine", column, code),
+			 errmsg("column %s of contract %s is set by the state machine",
+					contract_colnames[col], code_of(k)),
 			 errdetail("%s records who moved the contract and when; it is never written by hand.",
-					   column),
+					   contract_colnames[col]),
 			 errhint("Use leasemgr.contract_transition(); the timeline keeps every past value.")));
 }
 
+/*
+ * Does the contract have a unit? A direct probe of the contract_unit key index: this runs
+ * for every submitted contract, and an SPI query per row would cost ten times as much.
+ */
 static bool
-contract_has_units(Datum contract_id)
+contract_has_units(Check *k, Datum contract_id)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
+	Relation	cu;
+	SysScanDesc scan;
+	ScanKeyData key;
+	bool		found;
 
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT 1 FROM leasemgr.contract_unit "
-						   "WHERE contract_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
-						   1, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare contract unit query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	args[0] = contract_id;
-	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "contract unit query failed");
-	return SPI_processed > 0;
+	if (!OidIsValid(k->cache->unit_key_index))
+		k->cache->unit_key_index = get_relname_relid("contract_unit_key",
+													  RelationGetNamespace(k->rel));
+	if (!OidIsValid(k->cache->unit_key_index))
+		elog(ERROR, "index leasemgr.contract_unit_key is missing");
+
+	cu = table_open(lm_relid("contract_unit"), AccessShareLock);
+	/* systable_beginscan maps heap attribute numbers to the index's columns. */
+	ScanKeyInit(&key, lm_attnum(cu, "contract_id"), BTEqualStrategyNumber, F_INT8EQ, contract_id);
+	scan = systable_beginscan(cu, k->cache->unit_key_index, true, GetActiveSnapshot(), 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(cu, AccessShareLock);
+	return found;
 }
 
 /*
- * Guards of one transition, and the stamps it leaves. newt is the row as written; edits
- * collect the columns the trigger sets.
+ * renews_contract_id must name a contract of the same park. Checked here rather than by a
+ * self-referencing foreign key (which makes pg_dump warn about circular keys on every dump);
+ * the referenced row is locked FOR KEY SHARE, as a foreign key would, so it cannot be
+ * deleted while this row is being written.
  */
 static void
-apply_transition(LmContractEvent ev, HeapTuple oldt, HeapTuple newt, TupleDesc desc,
-				 ContractCols *c, TupleEdits *e, const char *code)
+check_renewed_contract(Check *k)
 {
+	static SPIPlanPtr plan = NULL;
+	Datum		renews = lm_row_datum(&k->new, k->att[C_RENEWS_CONTRACT_ID]);
+	bool		isnull;
+	int64		park;
+
+	if (lm_row_null(&k->new, k->att[C_RENEWS_CONTRACT_ID]))
+		return;
+	lm_spi_connect(&k->spi);
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT park_id FROM leasemgr.contract "
+							"WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE", 1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &renews, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "renewal query failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_NOT_FOUND),
+				 errmsg("contract %lld renewed by contract %s does not exist",
+						(long long) DatumGetInt64(renews), code_of(k)),
+				 errhint("Check renews_contract_id; contracts of parks you have not been granted are not visible to you.")));
+	park = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (park != DatumGetInt64(lm_row_datum(&k->new, k->att[C_PARK_ID])))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PARK_MISMATCH),
+				 errmsg("contract %s cannot renew a contract of another park", code_of(k)),
+				 errdetail("Contract %lld belongs to park %lld.", (long long) DatumGetInt64(renews),
+						   (long long) park),
+				 errhint("A renewal is a contract of the same park.")));
+}
+
+/* A draft that another contract renews stays: deleting it would cut the renewal chain. */
+static void
+check_not_renewed(Check *k)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		id = lm_row_datum(&k->old, k->att[C_ID]);
+
+	lm_spi_connect(&k->spi);
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT code FROM leasemgr.contract "
+							"WHERE renews_contract_id OPERATOR(pg_catalog.=) $1 LIMIT 1", 1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &id, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "renewal query failed");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("contract %s cannot be deleted: contract %s renews it", code_of(k),
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Clear renews_contract_id of the renewal first, or cancel this contract instead.")));
+}
+
+/* Guards of one transition, and the stamps it leaves. */
+static void
+apply_transition(Check *k, LmContractEvent ev)
+{
+	const int  *att = k->att;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	const char *actor = lm_current_actor();
 	DateADT		today = GetSQLCurrentDate();
-	bool		isnull;
 
 	switch (ev)
 	{
 		case LM_CE_SUBMIT:
-			if (!contract_has_units(col_datum(newt, desc, c->id, &isnull)))
+			if (!contract_has_units(k, lm_row_datum(&k->new, att[C_ID])))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
-						 errmsg("contract %s cannot be submitted without a unit", code),
+						 errmsg("contract %s cannot be submitted without a unit", code_of(k)),
 						 errdetail("A lease leases something: leasemgr.contract_unit has no row for this contract."),
 						 errhint("Add the units with INSERT INTO leasemgr.contract_unit (contract_id, unit_id) while the contract is a draft.")));
-			edit_set(e, c->submitted_by, CStringGetTextDatum(actor), false);
-			edit_set(e, c->submitted_at, now, false);
-			edit_set(e, c->approved_by, (Datum) 0, true);
-			edit_set(e, c->approved_at, (Datum) 0, true);
+			lm_edit(&k->edits, att[C_SUBMITTED_BY], CStringGetTextDatum(actor), false);
+			lm_edit(&k->edits, att[C_SUBMITTED_AT], now, false);
+			lm_edit(&k->edits, att[C_APPROVED_BY], (Datum) 0, true);
+			lm_edit(&k->edits, att[C_APPROVED_AT], (Datum) 0, true);
 			break;
 
 		case LM_CE_REJECT:
-			edit_set(e, c->submitted_by, (Datum) 0, true);
-			edit_set(e, c->submitted_at, (Datum) 0, true);
+			lm_edit(&k->edits, att[C_SUBMITTED_BY], (Datum) 0, true);
+			lm_edit(&k->edits, att[C_SUBMITTED_AT], (Datum) 0, true);
 			break;
 
 		case LM_CE_APPROVE:
-			{
-				char	   *submitter = SPI_getvalue(oldt, desc, c->submitted_by);
-
-				if (submitter != NULL && strcmp(submitter, actor) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_LM_FOUR_EYES),
-							 errmsg("contract %s must be approved by someone other than its submitter", code),
-							 errdetail("%s submitted it and is now trying to approve it.", actor),
-							 errhint("Ask a second person to approve; applications set leasemgr.actor to the person acting.")));
-				edit_set(e, c->approved_by, CStringGetTextDatum(actor), false);
-				edit_set(e, c->approved_at, now, false);
-			}
+			if (!lm_row_null(&k->old, att[C_SUBMITTED_BY]) &&
+				strcmp(TextDatumGetCString(lm_row_datum(&k->old, att[C_SUBMITTED_BY])), actor) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_LM_FOUR_EYES),
+						 errmsg("contract %s must be approved by someone other than its submitter", code_of(k)),
+						 errdetail("%s submitted it and is now trying to approve it.", actor),
+						 errhint("Ask a second person to approve; applications set leasemgr.actor to the person acting.")));
+			lm_edit(&k->edits, att[C_APPROVED_BY], CStringGetTextDatum(actor), false);
+			lm_edit(&k->edits, att[C_APPROVED_AT], now, false);
 			break;
 
 		case LM_CE_SIGN:
-			if (col_is_null(newt, desc, c->document_sha256))
+			if (lm_row_null(&k->new, att[C_DOCUMENT_SHA256]))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
-						 errmsg("contract %s cannot be signed without its document", code),
+						 errmsg("contract %s cannot be signed without its document", code_of(k)),
 						 errdetail("document_sha256 is empty: nothing records which file was signed."),
 						 errhint("Set document_sha256 to the SHA-256 of the signed file in the same UPDATE or before signing.")));
-			if (col_is_null(newt, desc, c->signed_at))
-				edit_set(e, c->signed_at, now, false);
-			else if (DatumGetTimestampTz(col_datum(newt, desc, c->signed_at, &isnull)) >
-					 GetCurrentTimestamp())
+			if (lm_row_null(&k->new, att[C_SIGNED_AT]))
+				lm_edit(&k->edits, att[C_SIGNED_AT], now, false);
+			else if (DatumGetTimestampTz(lm_row_datum(&k->new, att[C_SIGNED_AT])) > GetCurrentTimestamp())
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
-						 errmsg("contract %s cannot be signed in the future", code),
-						 errdetail("signed_at is %s.", col_text(newt, desc, c->signed_at)),
+						 errmsg("contract %s cannot be signed in the future", code_of(k)),
+						 errdetail("signed_at is %s.", lm_row_text(&k->new, att[C_SIGNED_AT])),
 						 errhint("Leave signed_at empty to record the time of the sign transition.")));
 			break;
 
 		case LM_CE_ACTIVATE:
-			if (today < col_date(newt, desc, c->start_date))
+			if (today < row_date(&k->new, att[C_START_DATE]))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
-						 errmsg("contract %s cannot be activated before its start date", code),
+						 errmsg("contract %s cannot be activated before its start date", code_of(k)),
 						 errdetail("The lease starts on %s; today is %s.",
-								   col_text(newt, desc, c->start_date), date_text(today)),
+								   lm_row_text(&k->new, att[C_START_DATE]), lm_date_text(today)),
 						 errhint("Activate it on or after the start date; the daily job does so automatically.")));
 			break;
 
 		case LM_CE_EXPIRE:
-			if (today <= col_date(newt, desc, c->end_date))
+			if (today <= row_date(&k->new, att[C_END_DATE]))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
-						 errmsg("contract %s cannot expire before its end date has passed", code),
+						 errmsg("contract %s cannot expire before its end date has passed", code_of(k)),
 						 errdetail("The lease ends on %s (inclusive); today is %s.",
-								   col_text(newt, desc, c->end_date), date_text(today)),
+								   lm_row_text(&k->new, att[C_END_DATE]), lm_date_text(today)),
 						 errhint("To end it early, use the terminate event with a termination date.")));
 			break;
 
 		case LM_CE_TERMINATE:
 			{
-				DateADT		t = col_date(newt, desc, c->terminated_on);
+				DateADT		t = row_date(&k->new, att[C_TERMINATED_ON]);
 
-				if (col_is_null(newt, desc, c->terminated_on) ||
-					t < col_date(newt, desc, c->start_date) ||
-					t > col_date(newt, desc, c->end_date))
+				if (lm_row_null(&k->new, att[C_TERMINATED_ON]) ||
+					t < row_date(&k->new, att[C_START_DATE]) ||
+					t > row_date(&k->new, att[C_END_DATE]))
 					ereport(ERROR,
 							(errcode(ERRCODE_LM_GUARD_FAILED),
-							 errmsg("contract %s needs a termination date within its lease", code),
+							 errmsg("contract %s needs a termination date within its lease", code_of(k)),
 							 errdetail("terminated_on is %s; the lease runs from %s to %s.",
-									   col_text(newt, desc, c->terminated_on),
-									   col_text(newt, desc, c->start_date),
-									   col_text(newt, desc, c->end_date)),
+									   lm_row_text(&k->new, att[C_TERMINATED_ON]),
+									   lm_row_text(&k->new, att[C_START_DATE]),
+									   lm_row_text(&k->new, att[C_END_DATE])),
 							 errhint("Pass the last day of the lease as effective_date: leasemgr.contract_transition(id, 'terminate', note, date).")));
 			}
 			break;
@@ -396,164 +385,75 @@ apply_transition(LmContractEvent ev, HeapTuple oldt, HeapTuple newt, TupleDesc d
 		case LM_CE__COUNT:
 			break;
 	}
-	edit_set(e, c->state_since, now, false);
-}
-
-/*
- * renews_contract_id must name a contract of the same park. Checked here rather than by a
- * self-referencing foreign key (which makes pg_dump warn about circular keys on every dump);
- * the referenced row is locked FOR KEY SHARE, as a foreign key would, so it cannot be
- * deleted while this row is being written.
- */
-static void
-check_renewed_contract(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	bool		isnull;
-	Datum		renews = heap_getattr(t, c->renews_contract_id, desc, &isnull);
-	Datum		park;
-
-	if (isnull)
-		return;
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT park_id FROM leasemgr.contract "
-						   "WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE", 1, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare renewal query: %s", SPI_result_code_string(SPI_result));
-	}
-	if (SPI_execute_plan(plan, &renews, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "renewal query failed");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_NOT_FOUND),
-				 errmsg("contract %lld renewed by contract %s does not exist",
-						(long long) DatumGetInt64(renews), code),
-				 errhint("Check renews_contract_id; contracts of parks you have not been granted are not visible to you.")));
-	park = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (DatumGetInt64(park) != DatumGetInt64(heap_getattr(t, c->park_id, desc, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_PARK_MISMATCH),
-				 errmsg("contract %s cannot renew a contract of another park", code),
-				 errdetail("Contract %lld belongs to park %lld.", (long long) DatumGetInt64(renews),
-						   (long long) DatumGetInt64(park)),
-				 errhint("A renewal is a contract of the same park.")));
-}
-
-/* A draft that another contract renews stays: deleting it would cut the renewal chain. */
-static void
-check_not_renewed(HeapTuple t, TupleDesc desc, ContractCols *c, const char *code)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	bool		isnull;
-	Datum		id = heap_getattr(t, c->id, desc, &isnull);
-
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT code FROM leasemgr.contract "
-						   "WHERE renews_contract_id OPERATOR(pg_catalog.=) $1 LIMIT 1", 1, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare renewal query: %s", SPI_result_code_string(SPI_result));
-	}
-	if (SPI_execute_plan(plan, &id, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "renewal query failed");
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("contract %s cannot be deleted: contract %s renews it", code,
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-				 errhint("Clear renews_contract_id of the renewal first, or cancel this contract instead.")));
+	lm_edit(&k->edits, att[C_STATE_SINCE], now, false);
 }
 
 static HeapTuple
-contract_before_insert(TriggerData *td, ContractCols *c, MemoryContext cxt)
+contract_before_insert(Check *k)
 {
-	Relation	rel = td->tg_relation;
-	TupleDesc	desc = RelationGetDescr(rel);
-	HeapTuple	newt = td->tg_trigtuple;
-	char	   *code = col_text(newt, desc, c->code);
-	TupleEdits	e = {.cxt = cxt};
+	const int  *att = k->att;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	LmContractState state = state_of(newt, desc, c->state, code);
-	static const char *const stamps[] = {"submitted_by", "submitted_at", "approved_by",
-	"approved_at", "signed_at", "terminated_on"};
+	LmContractState state = state_of(&k->new, att[C_STATE], code_of(k));
+	static const int unset_on_insert[] = {C_SUBMITTED_BY, C_SUBMITTED_AT, C_APPROVED_BY,
+	C_APPROVED_AT, C_SIGNED_AT, C_TERMINATED_ON};
 	int			i;
 
-	check_lease_dates(newt, desc, c, code);
-	normalize_document_hash(newt, desc, c, &e, code);
+	check_lease_dates(k);
+	normalize_document_hash(k);
 
 	/* pg_restore and supervised migrations load finished contracts as they were. */
-	if (lm_is_owner_copy(rel))
-		return edits_apply(newt, desc, &e);
-
-	check_renewed_contract(newt, desc, c, code);
+	if (lm_is_owner_copy(k->rel))
+		return lm_edits_apply(&k->edits, k->new.tuple, k->new.desc);
 
 	if (state != LM_CS_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_INVALID_TRANSITION),
-				 errmsg("contract %s must be created as a draft", code),
+				 errmsg("contract %s must be created as a draft", code_of(k)),
 				 errdetail("The row was inserted in state \"%s\"; every contract starts as a draft and reaches other states through the state machine.",
 						   lm_state_name(state)),
 				 errhint("Insert it with state 'draft' and use leasemgr.contract_transition().")));
-	for (i = 0; i < (int) lengthof(stamps); i++)
+	for (i = 0; i < (int) lengthof(unset_on_insert); i++)
 	{
-		if (!col_is_null(newt, desc, lm_attnum(rel, stamps[i])))
-			refuse_stamp(stamps[i], code);
+		if (!lm_row_null(&k->new, att[unset_on_insert[i]]))
+			refuse_stamp(k, unset_on_insert[i]);
 	}
+	check_renewed_contract(k);
 
-	edit_set(&e, c->created_by, CStringGetTextDatum(lm_current_actor()), false);
-	edit_set(&e, c->created_at, now, false);
-	edit_set(&e, c->state_since, now, false);
-	return edits_apply(newt, desc, &e);
+	lm_edit(&k->edits, att[C_CREATED_BY], CStringGetTextDatum(lm_current_actor()), false);
+	lm_edit(&k->edits, att[C_CREATED_AT], now, false);
+	lm_edit(&k->edits, att[C_STATE_SINCE], now, false);
+	return lm_edits_apply(&k->edits, k->new.tuple, k->new.desc);
 }
 
 static HeapTuple
-contract_before_update(TriggerData *td, ContractCols *c, MemoryContext cxt)
+contract_before_update(Check *k)
 {
-	Relation	rel = td->tg_relation;
-	TupleDesc	desc = RelationGetDescr(rel);
-	HeapTuple	oldt = td->tg_trigtuple;
-	HeapTuple	newt = td->tg_newtuple;
-	char	   *code = col_text(oldt, desc, c->code);
-	LmContractState from = state_of(oldt, desc, c->state, code);
-	LmContractState to = state_of(newt, desc, c->state, code);
+	const int  *att = k->att;
+	LmContractState from = state_of(&k->old, att[C_STATE], code_of(k));
+	LmContractState to = state_of(&k->new, att[C_STATE], code_of(k));
 	int			ev = -1;
-	TupleEdits	e = {.cxt = cxt};
-	static const char *const terms[] = {"code", "tenant_id", "start_date", "end_date",
-	"renews_contract_id"};
 	int			i;
 
 	if (lm_state_is_final(from))
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_READ_ONLY),
-				 errmsg("contract %s is %s and can no longer change", code, lm_state_name(from)),
+				 errmsg("contract %s is %s and can no longer change", code_of(k), lm_state_name(from)),
 				 errdetail("Closed and cancelled contracts are kept exactly as they ended."),
 				 errhint("Create a new contract (leasemgr.renew for a renewal) instead.")));
 
-	if (col_changed(oldt, newt, desc, c->id))
-		refuse_stamp("id", code);
-	if (col_changed(oldt, newt, desc, c->park_id))
+	if (lm_row_changed(&k->old, &k->new, att[C_ID]))
+		refuse_stamp(k, C_ID);
+	if (lm_row_changed(&k->old, &k->new, att[C_PARK_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PARK_MISMATCH),
-				 errmsg("contract %s cannot move to another park", code),
-				 errdetail("It belongs to park %s.", col_text(oldt, desc, c->park_id)),
+				 errmsg("contract %s cannot move to another park", code_of(k)),
+				 errdetail("It belongs to park %s.", lm_row_text(&k->old, att[C_PARK_ID])),
 				 errhint("Cancel it and create the contract in the other park.")));
-	if (col_changed(oldt, newt, desc, c->created_by))
-		refuse_stamp("created_by", code);
-	if (col_changed(oldt, newt, desc, c->created_at))
-		refuse_stamp("created_at", code);
-	if (col_changed(oldt, newt, desc, c->submitted_by))
-		refuse_stamp("submitted_by", code);
-	if (col_changed(oldt, newt, desc, c->submitted_at))
-		refuse_stamp("submitted_at", code);
-	if (col_changed(oldt, newt, desc, c->approved_by))
-		refuse_stamp("approved_by", code);
-	if (col_changed(oldt, newt, desc, c->approved_at))
-		refuse_stamp("approved_at", code);
-	if (col_changed(oldt, newt, desc, c->state_since))
-		refuse_stamp("state_since", code);
+	for (i = 0; i < (int) lengthof(stamp_cols); i++)
+	{
+		if (lm_row_changed(&k->old, &k->new, att[stamp_cols[i]]))
+			refuse_stamp(k, stamp_cols[i]);
+	}
 
 	if (from != to)
 	{
@@ -563,10 +463,10 @@ contract_before_update(TriggerData *td, ContractCols *c, MemoryContext cxt)
 		if (ev < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_LM_INVALID_TRANSITION),
-					 errmsg("contract %s cannot go from %s to %s", code,
+					 errmsg("contract %s cannot go from %s to %s", code_of(k),
 							lm_state_name(from), lm_state_name(to)),
 					 errdetail("Contract %s is %s; the events allowed from %s are: %s.",
-							   code, lm_state_name(from), lm_state_name(from),
+							   code_of(k), lm_state_name(from), lm_state_name(from),
 							   lm_allowed_events(from, allowed, sizeof(allowed))),
 					 errhint("See SELECT * FROM leasemgr.contract_state_machine().")));
 	}
@@ -574,42 +474,61 @@ contract_before_update(TriggerData *td, ContractCols *c, MemoryContext cxt)
 	/* What was submitted is what gets approved: terms move only in draft. */
 	if (from != LM_CS_DRAFT)
 	{
-		for (i = 0; i < (int) lengthof(terms); i++)
+		for (i = 0; i < (int) lengthof(term_cols); i++)
 		{
-			if (col_changed(oldt, newt, desc, lm_attnum(rel, terms[i])))
+			int			attnum = att[term_cols[i]];
+
+			if (lm_row_changed(&k->old, &k->new, attnum))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_TERMS_LOCKED),
-						 errmsg("the terms of contract %s are locked", code),
+						 errmsg("the terms of contract %s are locked", code_of(k)),
 						 errdetail("Contract %s is %s; %s can change only while the contract is a draft (was %s, would be %s).",
-								   code, lm_state_name(from), terms[i],
-								   col_text(oldt, desc, lm_attnum(rel, terms[i])),
-								   col_text(newt, desc, lm_attnum(rel, terms[i]))),
+								   code_of(k), lm_state_name(from), contract_colnames[term_cols[i]],
+								   lm_row_text(&k->old, attnum), lm_row_text(&k->new, attnum)),
 						 errhint("Change a live contract through an amendment (leasemgr.amendment_open); a contract under review can be rejected back to draft first.")));
 		}
 	}
-	if (col_changed(oldt, newt, desc, c->document_sha256))
+	if (lm_row_changed(&k->old, &k->new, att[C_DOCUMENT_SHA256]))
 	{
 		if (from >= LM_CS_SIGNED)
 			ereport(ERROR,
 					(errcode(ERRCODE_LM_TERMS_LOCKED),
-					 errmsg("the signed document of contract %s cannot be replaced", code),
+					 errmsg("the signed document of contract %s cannot be replaced", code_of(k)),
 					 errdetail("Contract %s was signed with the document whose SHA-256 is %s.",
-							   code, col_text(oldt, desc, c->document_sha256)),
+							   code_of(k), lm_row_text(&k->old, att[C_DOCUMENT_SHA256])),
 					 errhint("A changed document is an amendment to the contract.")));
-		normalize_document_hash(newt, desc, c, &e, code);
+		normalize_document_hash(k);
 	}
-	if (col_changed(oldt, newt, desc, c->signed_at) && ev != LM_CE_SIGN)
-		refuse_stamp("signed_at", code);
-	if (col_changed(oldt, newt, desc, c->terminated_on) && ev != LM_CE_TERMINATE)
-		refuse_stamp("terminated_on", code);
+	if (lm_row_changed(&k->old, &k->new, att[C_SIGNED_AT]) && ev != LM_CE_SIGN)
+		refuse_stamp(k, C_SIGNED_AT);
+	if (lm_row_changed(&k->old, &k->new, att[C_TERMINATED_ON]) && ev != LM_CE_TERMINATE)
+		refuse_stamp(k, C_TERMINATED_ON);
 
-	check_lease_dates(newt, desc, c, code);
-	if (col_changed(oldt, newt, desc, c->renews_contract_id))
-		check_renewed_contract(newt, desc, c, code);
+	if (lm_row_changed(&k->old, &k->new, att[C_START_DATE]) ||
+		lm_row_changed(&k->old, &k->new, att[C_END_DATE]))
+		check_lease_dates(k);
+	if (lm_row_changed(&k->old, &k->new, att[C_RENEWS_CONTRACT_ID]))
+		check_renewed_contract(k);
 
 	if (ev >= 0)
-		apply_transition((LmContractEvent) ev, oldt, newt, desc, c, &e, code);
-	return edits_apply(newt, desc, &e);
+		apply_transition(k, (LmContractEvent) ev);
+	return lm_edits_apply(&k->edits, k->new.tuple, k->new.desc);
+}
+
+static HeapTuple
+contract_before_delete(Check *k)
+{
+	LmContractState s = state_of(&k->old, k->att[C_STATE], code_of(k));
+
+	if (s != LM_CS_DRAFT)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_READ_ONLY),
+				 errmsg("contract %s cannot be deleted", code_of(k)),
+				 errdetail("Contract %s is %s; only drafts are deleted, every other contract stays on record.",
+						   code_of(k), lm_state_name(s)),
+				 errhint("Cancel it with leasemgr.contract_transition(id, 'cancel') while it is not yet active.")));
+	check_not_renewed(k);
+	return k->old.tuple;
 }
 
 /*
@@ -619,47 +538,45 @@ Datum
 contract_before_write(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	ContractCols c;
+	Check		k = {0};
 	HeapTuple	result;
 
-	MemoryContext cxt = CurrentMemoryContext;
-
 	lm_check_trigger(fcinfo, "contract_before_write", true, true);
-	contract_cols(td->tg_relation, &c);
+	k.rel = td->tg_relation;
+	k.cache = contract_cache(fcinfo, k.rel);
+	k.att = k.cache->att;
+	/* Modified tuples are built here, in the trigger's context: they must outlive SPI. */
+	k.edits.cxt = CurrentMemoryContext;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		lm_row_init(&k.old, td->tg_trigtuple, RelationGetDescr(k.rel));
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		lm_row_init(&k.new, td->tg_trigtuple, RelationGetDescr(k.rel));
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		lm_row_init(&k.new, td->tg_newtuple, RelationGetDescr(k.rel));
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		result = contract_before_insert(td, &c, cxt);
+		result = contract_before_insert(&k);
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		result = contract_before_update(td, &c, cxt);
+		result = contract_before_update(&k);
 	else
-	{
-		TupleDesc	desc = RelationGetDescr(td->tg_relation);
-		char	   *code = col_text(td->tg_trigtuple, desc, c.code);
-		LmContractState s = state_of(td->tg_trigtuple, desc, c.state, code);
+		result = contract_before_delete(&k);
 
-		if (s != LM_CS_DRAFT)
-			ereport(ERROR,
-					(errcode(ERRCODE_LM_READ_ONLY),
-					 errmsg("contract %s cannot be deleted", code),
-					 errdetail("Contract %s is %s; only drafts are deleted, every other contract stays on record.",
-							   code, lm_state_name(s)),
-					 errhint("Cancel it with leasemgr.contract_transition(id, 'cancel') while it is not yet active.")));
-		check_not_renewed(td->tg_trigtuple, desc, &c, code);
-		result = td->tg_trigtuple;
-	}
-
-	/* The modified tuple was built in cxt, so it survives SPI_finish. */
-	SPI_finish();
+	lm_spi_finish(&k.spi);
 	return PointerGetDatum(result);
 }
 
-static const char *const contract_event_columns[] = {
+static const char *const contract_event_colnames[] = {
 	"id", "park_id", "contract_id", "at", "actor", "event", "from_state", "to_state", "note",
 	"effective_date"
 };
+
+typedef struct EventCache
+{
+	LmStatementCache base;
+	int			att[C__COUNT];
+	LmAppender	log;
+} EventCache;
 
 /*
  * AFTER INSERT, and AFTER UPDATE WHEN the state changed, ON leasemgr.contract: one row in
@@ -670,358 +587,77 @@ contract_after_transition(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	TupleDesc	desc;
-	HeapTuple	newt;
-	ContractCols c;
-	Oid			relid;
-	Datum		values[10];
-	bool		nulls[10] = {0};
-	bool		isnull;
+	EventCache *cache;
+	bool		fresh;
+	LmRow		row;
+	Datum		values[lengthof(contract_event_colnames)];
+	bool		nulls[lengthof(contract_event_colnames)] = {0};
 	int64		contract_id;
 	const char *event;
 
 	lm_check_trigger(fcinfo, "contract_after_transition", true, false);
 	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	contract_cols(rel, &c);
+	cache = lm_statement_cache(fcinfo, rel, sizeof(EventCache), &fresh);
+	if (fresh)
+	{
+		lm_resolve_columns(rel, contract_colnames, C__COUNT, cache->att);
+		lm_appender_init(&cache->log, "contract_event", contract_event_colnames,
+						 lengthof(contract_event_colnames), fcinfo->flinfo->fn_mcxt);
+	}
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		/* A restored contract brings its restored timeline along. */
 		if (lm_is_owner_copy(rel))
 			return PointerGetDatum(NULL);
-		newt = td->tg_trigtuple;
+		lm_row_init(&row, td->tg_trigtuple, RelationGetDescr(rel));
 		event = "create";
 		nulls[6] = true;
 	}
 	else
 	{
-		char	   *code = col_text(td->tg_trigtuple, desc, c.code);
-		LmContractState from = state_of(td->tg_trigtuple, desc, c.state, code);
+		LmRow		old;
+		LmContractState from;
 
-		newt = td->tg_newtuple;
+		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
+		lm_row_init(&row, td->tg_newtuple, RelationGetDescr(rel));
+		from = state_of(&old, cache->att[C_STATE], "?");
 		event = lm_event_name((LmContractEvent)
-							  lm_event_between(from, state_of(newt, desc, c.state, code)));
+							  lm_event_between(from, state_of(&row, cache->att[C_STATE], "?")));
 		values[6] = CStringGetTextDatum(lm_state_name(from));
 	}
 
-	contract_id = DatumGetInt64(col_datum(newt, desc, c.id, &isnull));
-	relid = lm_relid("contract_event");
-
-	values[0] = Int64GetDatum(lm_nextval("contract_event_id_seq"));
-	values[1] = col_datum(newt, desc, c.park_id, &isnull);
+	contract_id = DatumGetInt64(lm_row_datum(&row, cache->att[C_ID]));
+	values[1] = lm_row_datum(&row, cache->att[C_PARK_ID]);
 	values[2] = Int64GetDatum(contract_id);
 	values[3] = TimestampTzGetDatum(GetCurrentTimestamp());
 	values[4] = CStringGetTextDatum(lm_current_actor());
 	values[5] = CStringGetTextDatum(event);
-	values[7] = col_datum(newt, desc, c.state, &isnull);
+	values[7] = lm_row_datum(&row, cache->att[C_STATE]);
 	if (pending_note != NULL && pending_note_contract == contract_id)
 		values[8] = CStringGetTextDatum(pending_note);
 	else
 		nulls[8] = true;
 	if (strcmp(event, "terminate") == 0)
-		values[9] = col_datum(newt, desc, c.terminated_on, &nulls[9]);
+	{
+		values[9] = lm_row_datum(&row, cache->att[C_TERMINATED_ON]);
+		nulls[9] = lm_row_null(&row, cache->att[C_TERMINATED_ON]);
+	}
 	else
 		nulls[9] = true;
 
-	lm_append_row(relid, contract_event_columns, lengthof(contract_event_columns), values, nulls);
+	lm_append(&cache->log, values, nulls);
 	return PointerGetDatum(NULL);
 }
 
-/* ---- contract_unit ---------------------------------------------------------------- */
-
-typedef struct ContractFacts
-{
-	bool		found;
-	LmContractState state;
-	int64		park_id;
-	Datum		lease_range;
-	bool		is_live;
-	char	   *code;
-} ContractFacts;
-
-/*
- * The contract a unit row belongs to, locked FOR SHARE so a concurrent submit waits for this
- * unit change (and sees it) instead of racing past it. Runs inside SPI.
- */
-static ContractFacts
-lookup_contract(Datum contract_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	ContractFacts f = {0};
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT state, park_id, lease_range, is_live, code "
-						   "FROM leasemgr.contract WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
-						   1, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare contract query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	if (SPI_execute_plan(plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "contract query failed");
-	if (SPI_processed == 0)
-		return f;
-
-	f.found = true;
-	f.code = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
-	f.state = state_of(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, f.code);
-	f.park_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	f.lease_range = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull),
-									  false, -1);
-	f.is_live = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	return f;
-}
-
 static void
-refuse_unit_change(ContractFacts *f, const char *what)
-{
-	if (lm_state_is_final(f->state))
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_READ_ONLY),
-				 errmsg("contract %s is %s and can no longer change", f->code,
-						lm_state_name(f->state)),
-				 errdetail("Cannot %s.", what),
-				 errhint("Closed and cancelled contracts are kept exactly as they ended.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_LM_TERMS_LOCKED),
-			 errmsg("the units of contract %s are locked", f->code),
-			 errdetail("Contract %s is %s; units and billable areas change only while the contract is a draft (cannot %s).",
-					   f->code, lm_state_name(f->state), what),
-			 errhint("Change a live contract through an amendment (leasemgr.amendment_open); a contract under review can be rejected back to draft first.")));
-}
-
-/*
- * Clear message for a double booking. The exclusion constraint is what makes the rule hold
- * under concurrency; this check only names the contract in the way.
- */
-static void
-check_unit_free(Datum unit_id, Datum lease_range, Datum contract_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, DATERANGEOID, INT8OID};
-	Datum		args[3];
-
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT u.code, c.code, c.state, "
-						   "       pg_catalog.to_char(pg_catalog.lower(cu.lease_range), 'YYYY-MM-DD'), "
-						   "       pg_catalog.to_char(pg_catalog.upper(cu.lease_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
-						   "       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
-						   "       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
-						   "FROM leasemgr.contract_unit cu "
-						   "JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
-						   "JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
-						   "WHERE cu.unit_id OPERATOR(pg_catalog.=) $1 AND cu.is_live "
-						   "  AND cu.lease_range OPERATOR(pg_catalog.&&) $2 "
-						   "  AND cu.contract_id OPERATOR(pg_catalog.<>) $3 LIMIT 1",
-						   3, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare double-booking query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	args[0] = unit_id;
-	args[1] = lease_range;
-	args[2] = contract_id;
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "double-booking query failed");
-	if (SPI_processed > 0)
-	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_UNIT_DOUBLE_BOOKED),
-				 errmsg("unit %s is already leased for part of %s..%s",
-						SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 6), SPI_getvalue(t, d, 7)),
-				 errdetail("Contract %s (%s) holds unit %s from %s to %s.",
-						   SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 1),
-						   SPI_getvalue(t, d, 4), SPI_getvalue(t, d, 5)),
-				 errhint("Choose dates outside that lease or another unit; a unit is never in two live contracts at once.")));
-	}
-}
-
-/* Park and area of a unit, as the caller sees it (row-level security applies). */
-static bool
-lookup_unit(Datum unit_id, int64 *park_id, Datum *area, char **code)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT park_id, area_m2, code FROM leasemgr.unit "
-						   "WHERE id OPERATOR(pg_catalog.=) $1",
-						   1, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare unit query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	if (SPI_execute_plan(plan, &unit_id, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "unit query failed");
-	if (SPI_processed == 0)
-		return false;
-	*park_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*area = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
-							  false, -1);
-	*code = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	return true;
-}
-
-static void
-not_found(const char *what, Datum id)
+contract_not_found(Datum id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_LM_NOT_FOUND),
-			 errmsg("%s %lld does not exist", what, (long long) DatumGetInt64(id)),
+			 errmsg("contract %lld does not exist", (long long) DatumGetInt64(id)),
 			 errhint("Check the id; rows of parks you have not been granted are not visible to you.")));
 }
-
-/* The unit must exist for the caller and be in the contract's park. */
-static Datum
-check_unit_of_contract(Datum unit_id, ContractFacts *f)
-{
-	int64		unit_park;
-	Datum		area;
-	char	   *unit_code;
-
-	if (!lookup_unit(unit_id, &unit_park, &area, &unit_code))
-		not_found("unit", unit_id);
-	if (unit_park != f->park_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_PARK_MISMATCH),
-				 errmsg("unit %s is not in the park of contract %s", unit_code, f->code),
-				 errdetail("The unit belongs to park %lld, the contract to park %lld.",
-						   (long long) unit_park, (long long) f->park_id),
-				 errhint("A contract leases units of its own park only.")));
-	return area;
-}
-
-/*
- * BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.contract_unit FOR EACH ROW.
- *
- * park_id, lease_range and is_live are copies of the contract's, filled in here and kept
- * equal afterwards by the cascading foreign key; a cascade that makes the row live (submit)
- * or moves its end (terminate) passes the double-booking check.
- */
-Datum
-contract_unit_before_write(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	desc;
-	HeapTuple	oldt = NULL;
-	HeapTuple	newt = NULL;
-	int			a_contract,
-				a_unit,
-				a_park,
-				a_area,
-				a_range,
-				a_live,
-				a_id;
-	bool		isnull;
-	ContractFacts f;
-	TupleEdits	e = {.cxt = CurrentMemoryContext};
-	HeapTuple	result;
-
-	lm_check_trigger(fcinfo, "contract_unit_before_write", true, true);
-	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	a_id = lm_attnum(rel, "id");
-	a_contract = lm_attnum(rel, "contract_id");
-	a_unit = lm_attnum(rel, "unit_id");
-	a_park = lm_attnum(rel, "park_id");
-	a_area = lm_attnum(rel, "billable_area_m2");
-	a_range = lm_attnum(rel, "lease_range");
-	a_live = lm_attnum(rel, "is_live");
-
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		oldt = td->tg_trigtuple;
-		newt = td->tg_newtuple;
-	}
-	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		newt = td->tg_trigtuple;
-	else
-		oldt = td->tg_trigtuple;
-
-	if (newt != NULL && TRIGGER_FIRED_BY_INSERT(td->tg_event) && lm_is_owner_copy(rel))
-		return PointerGetDatum(newt);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
-		!col_changed(oldt, newt, desc, a_id) &&
-		!col_changed(oldt, newt, desc, a_contract) &&
-		!col_changed(oldt, newt, desc, a_unit) &&
-		!col_changed(oldt, newt, desc, a_park) &&
-		!col_changed(oldt, newt, desc, a_area))
-	{
-		/* Only the copies of the contract changed: the cascade from contract. */
-		bool		live = DatumGetBool(heap_getattr(newt, a_live, desc, &isnull));
-
-		if (live && (!DatumGetBool(heap_getattr(oldt, a_live, desc, &isnull)) ||
-					 col_changed(oldt, newt, desc, a_range)))
-			check_unit_free(heap_getattr(newt, a_unit, desc, &isnull),
-							heap_getattr(newt, a_range, desc, &isnull),
-							heap_getattr(newt, a_contract, desc, &isnull));
-		result = newt;
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-	{
-		f = lookup_contract(heap_getattr(oldt, a_contract, desc, &isnull));
-		/* Not found: the draft contract itself is being deleted and cascades here. */
-		if (f.found && f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, "remove a unit");
-		result = oldt;
-	}
-	else
-	{
-		Datum		contract_id = heap_getattr(newt, a_contract, desc, &isnull);
-		Datum		area;
-
-		if (oldt != NULL && (col_changed(oldt, newt, desc, a_contract) ||
-							 col_changed(oldt, newt, desc, a_id)))
-			ereport(ERROR,
-					(errcode(ERRCODE_LM_TERMS_LOCKED),
-					 errmsg("a contract unit row cannot move to another contract"),
-					 errdetail("Row %s belongs to contract %s.",
-							   col_text(oldt, desc, a_id), col_text(oldt, desc, a_contract)),
-					 errhint("Delete it from the draft and insert a row for the other contract.")));
-
-		f = lookup_contract(contract_id);
-		if (!f.found)
-			not_found("contract", contract_id);
-		if (f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, oldt ? "change a unit or its billable area" : "add a unit");
-		if (!col_is_null(newt, desc, a_park) &&
-			DatumGetInt64(heap_getattr(newt, a_park, desc, &isnull)) != f.park_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_LM_PARK_MISMATCH),
-					 errmsg("park_id %s does not match the park of contract %s",
-							col_text(newt, desc, a_park), f.code),
-					 errdetail("Contract %s belongs to park %lld.", f.code, (long long) f.park_id),
-					 errhint("Leave park_id empty: it is taken from the contract.")));
-
-		area = check_unit_of_contract(heap_getattr(newt, a_unit, desc, &isnull), &f);
-		edit_set(&e, a_park, Int64GetDatum(f.park_id), false);
-		edit_set(&e, a_range, f.lease_range, false);
-		edit_set(&e, a_live, BoolGetDatum(f.is_live), false);
-		if (col_is_null(newt, desc, a_area))
-			edit_set(&e, a_area, area, false);
-		result = edits_apply(newt, desc, &e);
-	}
-
-	SPI_finish();
-	return PointerGetDatum(result);
-}
-
-/* ---- SQL-callable API -------------------------------------------------------------- */
 
 /*
  * contract_transition(contract_id bigint, event text, note text, effective_date date)
@@ -1042,12 +678,14 @@ contract_transition(PG_FUNCTION_ARGS)
 	int			next;
 	LmContractState cur;
 	char	   *code;
+	char	   *name;
 	char	   *state_name;
 	bool		has_date = !PG_ARGISNULL(3);
 	Datum		args[3];
 	int64		saved_contract = pending_note_contract;
 	const char *saved_note = pending_note;
 	char		allowed[256];
+	bool		spi = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1073,33 +711,29 @@ contract_transition(PG_FUNCTION_ARGS)
 				 errhint("Event names are lower case, e.g. 'submit'.")));
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
+	lm_spi_connect(&spi);
 	if (lock_plan == NULL)
 	{
-		Oid			t1[1] = {INT8OID};
-		Oid			t2[2] = {INT8OID, TEXTOID};
-		Oid			t3[3] = {INT8OID, TEXTOID, DATEOID};
+		Oid			types[3] = {INT8OID, TEXTOID, DATEOID};
 
-		lock_plan = SPI_prepare("SELECT state, code FROM leasemgr.contract "
-								"WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, t1);
-		move_plan = SPI_prepare("UPDATE leasemgr.contract SET state = $2 "
-								"WHERE id OPERATOR(pg_catalog.=) $1", 2, t2);
-		terminate_plan = SPI_prepare("UPDATE leasemgr.contract SET state = $2, terminated_on = $3 "
-									 "WHERE id OPERATOR(pg_catalog.=) $1", 3, t3);
-		if (lock_plan == NULL || move_plan == NULL || terminate_plan == NULL ||
-			SPI_keepplan(lock_plan) || SPI_keepplan(move_plan) || SPI_keepplan(terminate_plan))
-			elog(ERROR, "could not prepare contract_transition queries");
+		lock_plan = lm_keep_plan("SELECT state, code FROM leasemgr.contract "
+								 "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, types);
+		move_plan = lm_keep_plan("UPDATE leasemgr.contract SET state = $2 "
+								 "WHERE id OPERATOR(pg_catalog.=) $1", 2, types);
+		terminate_plan = lm_keep_plan("UPDATE leasemgr.contract SET state = $2, terminated_on = $3 "
+									  "WHERE id OPERATOR(pg_catalog.=) $1", 3, types);
 	}
 
 	if (SPI_execute_plan(lock_plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "contract lookup failed");
 	if (SPI_processed == 0)
-		not_found("contract", contract_id);
+		contract_not_found(contract_id);
 
 	code = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	cur = state_of(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, code);
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (name == NULL || lm_state_from_name(name) < 0)
+		elog(ERROR, "contract %s has an unknown state", code);
+	cur = (LmContractState) lm_state_from_name(name);
 	next = lm_next_state(cur, (LmContractEvent) ev);
 	if (next < 0)
 		ereport(ERROR,
@@ -1136,7 +770,7 @@ contract_transition(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	SPI_finish();
+	lm_spi_finish(&spi);
 	PG_RETURN_TEXT_P(cstring_to_text(state_name));
 }
 

@@ -6,7 +6,9 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/genam.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -97,12 +99,6 @@ lm_relid(const char *relname)
 	return relid;
 }
 
-int64
-lm_nextval(const char *seqname)
-{
-	return nextval_internal(lm_relid(seqname), false);
-}
-
 PG_FUNCTION_INFO_V1(current_actor);
 
 /* current_actor() RETURNS text: what the audit trail records as the person. */
@@ -112,63 +108,99 @@ current_actor(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(lm_current_actor()));
 }
 
-/*
- * The C code fills log rows by position; make sure the table it writes is the one it was
- * written for (checked once per relation and backend), so a changed table definition is an
- * error instead of a row with columns swapped.
- */
-static void
-check_log_columns(Relation rel, const char *const *colnames, int ncols)
+void
+lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames, int ncols,
+				 MemoryContext cxt)
 {
-	static Oid	checked[8];
-	static int	nchecked = 0;
-	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Relation	rel;
+	TupleDesc	desc;
+	List	   *indexes;
+	ListCell   *lc;
 	int			i;
 
-	for (i = 0; i < nchecked; i++)
-	{
-		if (checked[i] == RelationGetRelid(rel))
-			return;
-	}
+	a->relid = lm_relid(relname);
+	a->seqid = lm_relid(psprintf("%s_id_seq", relname));
+
+	/*
+	 * The caller fills rows by position; make sure the table is the one it was written for,
+	 * so a changed table definition is an error instead of a row with columns swapped.
+	 */
+	rel = table_open(a->relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
 	if (desc->natts != ncols)
-		elog(ERROR, "%s has %d columns, the C code writes %d",
-			 RelationGetRelationName(rel), desc->natts, ncols);
+		elog(ERROR, "%s has %d columns, the C code writes %d", relname, desc->natts, ncols);
 	for (i = 0; i < ncols; i++)
 	{
 		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), colnames[i]) != 0)
-			elog(ERROR, "column %d of %s is \"%s\", the C code writes \"%s\"", i + 1,
-				 RelationGetRelationName(rel), NameStr(TupleDescAttr(desc, i)->attname),
-				 colnames[i]);
+			elog(ERROR, "column %d of %s is \"%s\", the C code writes \"%s\"", i + 1, relname,
+				 NameStr(TupleDescAttr(desc, i)->attname), colnames[i]);
 	}
-	if (nchecked < (int) lengthof(checked))
-		checked[nchecked++] = RelationGetRelid(rel);
+	a->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
+
+	/*
+	 * What each index needs, worked out once per statement. The logs' indexes are plain
+	 * column indexes; anything else would need an executor state per row.
+	 */
+	indexes = RelationGetIndexList(rel);
+	a->nindexes = list_length(indexes);
+	a->indexes = palloc(sizeof(Oid) * Max(a->nindexes, 1));
+	a->index_info = palloc(sizeof(IndexInfo *) * Max(a->nindexes, 1));
+	i = 0;
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		IndexInfo  *info = BuildIndexInfo(irel);
+
+		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps)
+			elog(ERROR, "index %s of %s is not a plain column index", RelationGetRelationName(irel),
+				 relname);
+		a->indexes[i] = lfirst_oid(lc);
+		a->index_info[i] = info;
+		index_close(irel, AccessShareLock);
+		i++;
+	}
+	table_close(rel, AccessShareLock);
+	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Relations are opened and closed for every row, not held for the statement: a held
+ * relcache reference would have to be released on every path out of the statement,
+ * subtransaction aborts included, and the opens are cheap (the lock is already ours).
+ */
 void
-lm_append_row(Oid relid, const char *const *colnames, int ncols, Datum *values, bool *nulls)
+lm_append(LmAppender *a, Datum *values, bool *nulls)
 {
-	Relation	rel = table_open(relid, RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	EState	   *estate = CreateExecutorState();
-	TupleTableSlot *slot;
+	Relation	rel = table_open(a->relid, RowExclusiveLock);
+	TupleTableSlot *slot = a->slot;
+	int			i;
 
-	check_log_columns(rel, colnames, ncols);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
+	values[0] = Int64GetDatum(nextval_internal(a->seqid, false));
+	nulls[0] = false;
 
-	slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * RelationGetDescr(rel)->natts);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * RelationGetDescr(rel)->natts);
+	memcpy(slot->tts_values, values, sizeof(Datum) * slot->tts_tupleDescriptor->natts);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * slot->tts_tupleDescriptor->natts);
 	ExecStoreVirtualTuple(slot);
-
 	simple_table_tuple_insert(rel, slot);
-	if (rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL));
 
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+	for (i = 0; i < a->nindexes; i++)
+	{
+		Relation	irel = index_open(a->indexes[i], RowExclusiveLock);
+		IndexInfo  *info = a->index_info[i];
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+
+		/* Access methods may cache state tied to this open of the index (BRIN does). */
+		info->ii_AmCache = NULL;
+		FormIndexDatum(info, slot, NULL, ivalues, inulls);
+		index_insert(irel, ivalues, inulls, &slot->tts_tid, rel,
+					 irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, info);
+		index_close(irel, NoLock);
+	}
+	ExecClearTuple(slot);
 	table_close(rel, NoLock);
 }
 

@@ -10,6 +10,10 @@
 #define LEASEMGR_H
 
 #include "access/htup.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/date.h"
 #include "utils/elog.h"
 #include "utils/rel.h"
 
@@ -42,16 +46,26 @@ extern const char *lm_current_actor(void);
 extern Oid	lm_relid(const char *relname);
 
 /*
- * Appends one row to a leasemgr log table (audit_log, contract_event) without going through
+ * Appends rows to a leasemgr log table (audit_log, contract_event) without going through
  * the executor's permission checks or row triggers: the logs take no INSERT privilege from
- * anybody, so only this code path writes them. Indexes are maintained. colnames are the
- * table's columns in order, as the caller fills values and nulls.
+ * anybody, so only this code path writes them. Indexes are maintained; column 1 is the id,
+ * taken from the table's identity sequence. Initialise once per statement.
  */
-extern void lm_append_row(Oid relid, const char *const *colnames, int ncols,
-						  Datum *values, bool *nulls);
+typedef struct LmAppender
+{
+	Oid			relid;
+	Oid			seqid;
+	TupleTableSlot *slot;		/* a virtual slot of the table's row type */
+	int			nindexes;
+	Oid		   *indexes;
+	struct IndexInfo **index_info;
+} LmAppender;
 
-/* Next value of a leasemgr sequence, without a USAGE check on it. */
-extern int64 lm_nextval(const char *seqname);
+/* cxt: memory living as long as the appender, e.g. the trigger's fn_mcxt. */
+extern void lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames,
+							 int ncols, MemoryContext cxt);
+/* values[0] is set to the next id. */
+extern void lm_append(LmAppender *a, Datum *values, bool *nulls);
 
 /*
  * True while the table's owner loads rows with COPY: the pg_restore (and supervised
@@ -66,5 +80,70 @@ extern void lm_check_trigger(FunctionCallInfo fcinfo, const char *funcname,
 
 /* Attribute number of a column by name; errors when it is missing. */
 extern int	lm_attnum(Relation rel, const char *colname);
+
+/* ---- row.c: reading and editing rows in triggers -------------------------------- */
+
+/*
+ * Per-statement cache of a trigger, kept in fn_extra: a trigger's FmgrInfo lives as long as
+ * the statement's executor state, so anything resolved here (column numbers, OIDs) is
+ * resolved once per statement, never across DDL. Caches start with this header.
+ */
+typedef struct LmStatementCache
+{
+	Oid			relid;			/* the table the trigger fires on */
+} LmStatementCache;
+
+/*
+ * The cache of this trigger call (size bytes, zeroed on creation). *fresh is true when it
+ * was just created and its fields must be filled in.
+ */
+extern void *lm_statement_cache(FunctionCallInfo fcinfo, Relation rel, Size size, bool *fresh);
+extern void lm_resolve_columns(Relation rel, const char *const *names, int n, int *attnums);
+
+/* A row deformed once: values[attnum - 1], nulls[attnum - 1]. */
+typedef struct LmRow
+{
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+} LmRow;
+
+extern void lm_row_init(LmRow *row, HeapTuple tuple, TupleDesc desc);
+extern bool lm_row_changed(const LmRow *a, const LmRow *b, int attnum);
+/* A column as text for messages: "(none)" for NULL, dates as YYYY-MM-DD. */
+extern char *lm_row_text(const LmRow *row, int attnum);
+extern char *lm_date_text(DateADT d);
+
+static inline bool
+lm_row_null(const LmRow *row, int attnum)
+{
+	return row->nulls[attnum - 1];
+}
+
+static inline Datum
+lm_row_datum(const LmRow *row, int attnum)
+{
+	return row->values[attnum - 1];
+}
+
+/* Column changes a BEFORE trigger collects, applied once in cxt (which must outlive SPI). */
+typedef struct LmEdits
+{
+	MemoryContext cxt;
+	int			n;
+	int			cols[16];
+	Datum		values[16];
+	bool		nulls[16];
+} LmEdits;
+
+extern void lm_edit(LmEdits *e, int attnum, Datum value, bool isnull);
+extern HeapTuple lm_edits_apply(LmEdits *e, HeapTuple tuple, TupleDesc desc);
+
+/* SPI only when a row needs a query: connect on first use, finish if connected. */
+extern void lm_spi_connect(bool *connected);
+extern void lm_spi_finish(bool *connected);
+/* A prepared, kept plan; errors if the query does not prepare. */
+extern SPIPlanPtr lm_keep_plan(const char *sql, int nargs, Oid *argtypes);
 
 #endif							/* LEASEMGR_H */

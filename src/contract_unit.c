@@ -1,0 +1,355 @@
+/*
+ * contract_unit.c
+ *     The units of a contract: kept in the contract's park, locked after submission, and
+ *     never double booked.
+ *
+ * park_id, lease_range and is_live of a contract_unit row are copies of its contract's,
+ * filled in here on insert and kept equal afterwards by the cascading foreign key
+ * contract_unit_contract_fk. The exclusion constraint contract_unit_no_double_booking holds
+ * the rule "a unit is never in two live contracts with overlapping dates", also between
+ * concurrent transactions; this trigger only explains a refusal before the constraint
+ * would, naming the contract in the way.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rangetypes.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "leasemgr.h"
+#include "lm_contract_states.h"
+
+PG_FUNCTION_INFO_V1(contract_unit_before_write);
+
+enum
+{
+	U_ID, U_PARK_ID, U_CONTRACT_ID, U_UNIT_ID, U_AREA, U_RANGE, U_LIVE, U__COUNT
+};
+static const char *const unit_colnames[U__COUNT] = {
+	"id", "park_id", "contract_id", "unit_id", "billable_area_m2", "lease_range", "is_live"
+};
+
+typedef struct UnitCache
+{
+	LmStatementCache base;
+	int			att[U__COUNT];
+	Oid			booking_index;	/* the exclusion constraint's GiST index */
+} UnitCache;
+
+/* The contract a unit row belongs to, as the writer sees it. */
+typedef struct ContractFacts
+{
+	bool		found;
+	LmContractState state;
+	int64		park_id;
+	Datum		lease_range;
+	bool		is_live;
+	char	   *code;
+} ContractFacts;
+
+/*
+ * Look the contract up, locked FOR SHARE: a concurrent submit of that contract waits for
+ * this unit change (and sees it), instead of racing past it. Runs inside SPI.
+ */
+static ContractFacts
+lookup_contract(Datum contract_id)
+{
+	static SPIPlanPtr plan = NULL;
+	ContractFacts f = {0};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	char	   *state;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT state, park_id, lease_range, is_live, code "
+							"FROM leasemgr.contract WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
+							1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "contract query failed");
+	if (SPI_processed == 0)
+		return f;
+
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	f.found = true;
+	f.code = SPI_getvalue(t, d, 5);
+	state = SPI_getvalue(t, d, 1);
+	if (state == NULL || lm_state_from_name(state) < 0)
+		elog(ERROR, "contract %s has an unknown state", f.code);
+	f.state = (LmContractState) lm_state_from_name(state);
+	f.park_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+	f.lease_range = SPI_datumTransfer(SPI_getbinval(t, d, 3, &isnull), false, -1);
+	f.is_live = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	return f;
+}
+
+static void
+refuse_unit_change(ContractFacts *f, const char *what)
+{
+	if (lm_state_is_final(f->state))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_READ_ONLY),
+				 errmsg("contract %s is %s and can no longer change", f->code,
+						lm_state_name(f->state)),
+				 errdetail("Cannot %s.", what),
+				 errhint("Closed and cancelled contracts are kept exactly as they ended.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_TERMS_LOCKED),
+			 errmsg("the units of contract %s are locked", f->code),
+			 errdetail("Contract %s is %s; units and billable areas change only while the contract is a draft (cannot %s).",
+					   f->code, lm_state_name(f->state), what),
+			 errhint("Change a live contract through an amendment (leasemgr.amendment_open); a contract under review can be rejected back to draft first.")));
+}
+
+static void
+unit_row_not_found(const char *what, Datum id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_NOT_FOUND),
+			 errmsg("%s %lld does not exist", what, (long long) DatumGetInt64(id)),
+			 errhint("Check the id; rows of parks you have not been granted are not visible to you.")));
+}
+
+/*
+ * Is the unit held by another live contract for part of the range? A direct probe of the
+ * exclusion constraint's own index (unit_id =, lease_range &&; partial on is_live), so a
+ * submission that finds its units free costs no query.
+ */
+static bool
+unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum lease_range,
+					  Datum contract_id)
+{
+	const int  *att = cache->att;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		booked = false;
+
+	if (!OidIsValid(cache->booking_index))
+		cache->booking_index = get_relname_relid("contract_unit_no_double_booking",
+												 RelationGetNamespace(rel));
+	if (!OidIsValid(cache->booking_index))
+		elog(ERROR, "index leasemgr.contract_unit_no_double_booking is missing");
+
+	/* Heap attribute numbers: systable_beginscan maps them to the index's columns. */
+	ScanKeyInit(&keys[0], att[U_UNIT_ID], BTEqualStrategyNumber, F_INT8EQ, unit_id);
+	ScanKeyInit(&keys[1], att[U_RANGE], RANGESTRAT_OVERLAPS, F_RANGE_OVERLAPS, lease_range);
+	scan = systable_beginscan(rel, cache->booking_index, true, GetActiveSnapshot(), 2, keys);
+	while (!booked && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		other = heap_getattr(tuple, att[U_CONTRACT_ID], RelationGetDescr(rel), &isnull);
+
+		booked = DatumGetInt64(other) != DatumGetInt64(contract_id);
+	}
+	systable_endscan(scan);
+	return booked;
+}
+
+/* Names the live contract that already holds the unit for part of the range. */
+static void
+explain_double_booking(Datum unit_id, Datum lease_range, Datum contract_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[3];
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[3] = {INT8OID, DATERANGEOID, INT8OID};
+
+		plan = lm_keep_plan("SELECT u.code, c.code, c.state, "
+							"       pg_catalog.to_char(pg_catalog.lower(cu.lease_range), 'YYYY-MM-DD'), "
+							"       pg_catalog.to_char(pg_catalog.upper(cu.lease_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
+							"       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
+							"       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
+							"FROM leasemgr.contract_unit cu "
+							"JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
+							"JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
+							"WHERE cu.unit_id OPERATOR(pg_catalog.=) $1 AND cu.is_live "
+							"  AND cu.lease_range OPERATOR(pg_catalog.&&) $2 "
+							"  AND cu.contract_id OPERATOR(pg_catalog.<>) $3 LIMIT 1",
+							3, argtypes);
+	}
+	args[0] = unit_id;
+	args[1] = lease_range;
+	args[2] = contract_id;
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "double-booking query failed");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_UNIT_DOUBLE_BOOKED),
+				 errmsg("unit %s is already leased for part of %s..%s",
+						SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 6), SPI_getvalue(t, d, 7)),
+				 errdetail("Contract %s (%s) holds unit %s from %s to %s.",
+						   SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 1),
+						   SPI_getvalue(t, d, 4), SPI_getvalue(t, d, 5)),
+				 errhint("Choose dates outside that lease or another unit; a unit is never in two live contracts at once.")));
+	}
+}
+
+/*
+ * The unit must exist for the writer (row-level security applies) and be in the contract's
+ * park. Returns its area, the default billable area.
+ */
+static Datum
+check_unit_of_contract(Datum unit_id, ContractFacts *f)
+{
+	static SPIPlanPtr plan = NULL;
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	int64		unit_park;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT park_id, area_m2, code FROM leasemgr.unit "
+							"WHERE id OPERATOR(pg_catalog.=) $1", 1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &unit_id, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "unit query failed");
+	if (SPI_processed == 0)
+		unit_row_not_found("unit", unit_id);
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	unit_park = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	if (unit_park != f->park_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PARK_MISMATCH),
+				 errmsg("unit %s is not in the park of contract %s", SPI_getvalue(t, d, 3), f->code),
+				 errdetail("The unit belongs to park %lld, the contract to park %lld.",
+						   (long long) unit_park, (long long) f->park_id),
+				 errhint("A contract leases units of its own park only.")));
+	return SPI_datumTransfer(SPI_getbinval(t, d, 2, &isnull), false, -1);
+}
+
+/*
+ * BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.contract_unit FOR EACH ROW.
+ */
+Datum
+contract_unit_before_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	UnitCache  *cache;
+	const int  *att;
+	bool		fresh;
+	LmRow		old = {0};
+	LmRow		new = {0};
+	LmEdits		edits = {.cxt = CurrentMemoryContext};
+	bool		spi = false;
+	ContractFacts f;
+	HeapTuple	result;
+
+	lm_check_trigger(fcinfo, "contract_unit_before_write", true, true);
+	rel = td->tg_relation;
+	cache = lm_statement_cache(fcinfo, rel, sizeof(UnitCache), &fresh);
+	if (fresh)
+		lm_resolve_columns(rel, unit_colnames, U__COUNT, cache->att);
+	att = cache->att;
+
+	/* pg_restore and supervised migrations load rows as they were. */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && lm_is_owner_copy(rel))
+		return PointerGetDatum(td->tg_trigtuple);
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		lm_row_init(&new, td->tg_trigtuple, RelationGetDescr(rel));
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		lm_row_init(&new, td->tg_newtuple, RelationGetDescr(rel));
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		!lm_row_changed(&old, &new, att[U_ID]) &&
+		!lm_row_changed(&old, &new, att[U_CONTRACT_ID]) &&
+		!lm_row_changed(&old, &new, att[U_UNIT_ID]) &&
+		!lm_row_changed(&old, &new, att[U_PARK_ID]) &&
+		!lm_row_changed(&old, &new, att[U_AREA]))
+	{
+		/*
+		 * Only the copies of the contract changed: the cascade of a transition. Becoming live
+		 * (submit) or moving the end (terminate) must find the unit free.
+		 */
+		if (DatumGetBool(lm_row_datum(&new, att[U_LIVE])) &&
+			(!DatumGetBool(lm_row_datum(&old, att[U_LIVE])) ||
+			 lm_row_changed(&old, &new, att[U_RANGE])) &&
+			unit_booked_elsewhere(rel, cache, lm_row_datum(&new, att[U_UNIT_ID]),
+								  lm_row_datum(&new, att[U_RANGE]),
+								  lm_row_datum(&new, att[U_CONTRACT_ID])))
+		{
+			lm_spi_connect(&spi);
+			explain_double_booking(lm_row_datum(&new, att[U_UNIT_ID]), lm_row_datum(&new, att[U_RANGE]),
+								   lm_row_datum(&new, att[U_CONTRACT_ID]));
+		}
+		result = new.tuple;
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		lm_spi_connect(&spi);
+		f = lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
+		/* Not found: the draft contract itself is being deleted and cascades here. */
+		if (f.found && f.state != LM_CS_DRAFT)
+			refuse_unit_change(&f, "remove a unit");
+		result = old.tuple;
+	}
+	else
+	{
+		Datum		contract_id = lm_row_datum(&new, att[U_CONTRACT_ID]);
+		Datum		area;
+
+		if (old.tuple != NULL && (lm_row_changed(&old, &new, att[U_CONTRACT_ID]) ||
+								  lm_row_changed(&old, &new, att[U_ID])))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_TERMS_LOCKED),
+					 errmsg("a contract unit row cannot move to another contract"),
+					 errdetail("Row %s belongs to contract %s.",
+							   lm_row_text(&old, att[U_ID]), lm_row_text(&old, att[U_CONTRACT_ID])),
+					 errhint("Delete it from the draft and insert a row for the other contract.")));
+
+		lm_spi_connect(&spi);
+		f = lookup_contract(contract_id);
+		if (!f.found)
+			unit_row_not_found("contract", contract_id);
+		if (f.state != LM_CS_DRAFT)
+			refuse_unit_change(&f, old.tuple ? "change a unit or its billable area" : "add a unit");
+		if (!lm_row_null(&new, att[U_PARK_ID]) &&
+			DatumGetInt64(lm_row_datum(&new, att[U_PARK_ID])) != f.park_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_PARK_MISMATCH),
+					 errmsg("park_id %s does not match the park of contract %s",
+							lm_row_text(&new, att[U_PARK_ID]), f.code),
+					 errdetail("Contract %s belongs to park %lld.", f.code, (long long) f.park_id),
+					 errhint("Leave park_id empty: it is taken from the contract.")));
+
+		area = check_unit_of_contract(lm_row_datum(&new, att[U_UNIT_ID]), &f);
+		lm_edit(&edits, att[U_PARK_ID], Int64GetDatum(f.park_id), false);
+		lm_edit(&edits, att[U_RANGE], f.lease_range, false);
+		lm_edit(&edits, att[U_LIVE], BoolGetDatum(f.is_live), false);
+		if (lm_row_null(&new, att[U_AREA]))
+			lm_edit(&edits, att[U_AREA], area, false);
+		result = lm_edits_apply(&edits, new.tuple, new.desc);
+	}
+
+	lm_spi_finish(&spi);
+	return PointerGetDatum(result);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The transitions benchmark in instructions instead of seconds: callgrind counts the CPU
+# instructions a single-user backend executes for the four bulk UPDATEs (submit, approve,
+# sign, activate) over N contracts, once on leasemgr.contract and once on the plain copy.
+# Instruction counts repeat exactly from run to run, whatever else the machine does, so
+# this is the number to compare when changing the triggers.
+#
+#   test/bench/transitions_callgrind.sh [N]      (default N = 2000)
+#
+# Needs valgrind. It does not time I/O (fsync is off in these clusters anyway) and runs
+# without other sessions, so it measures CPU work per transition, not contention.
+set -euo pipefail
+. "$(dirname "$0")/../tools/common.sh"
+cd "$top"
+n=${1:-2000}
+command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
+build_and_install >/dev/null
+
+cluster="$top/.cluster/callgrind"
+test/tools/cluster.sh stop "$cluster" >/dev/null 2>&1 || true
+rm -rf "$cluster"
+test/tools/cluster.sh start "$cluster" >/dev/null
+. "$cluster/env.sh"
+q -d postgres -c "CREATE DATABASE lm_bench"
+PGOPTIONS="-c client_min_messages=warning" q -d lm_bench -c "CREATE EXTENSION leasemgr CASCADE"
+# The benchmark's schema and setup function, with no rounds run.
+psql -X -q -d lm_bench -v contracts="$n" -v rounds=0 -f test/bench/transitions.sql >/dev/null
+park=$(q -d lm_bench -At -c "SELECT id FROM leasemgr.park WHERE code = 'BENCH'")
+q -d lm_bench -c "SELECT bench.setup($park, $n, true)" -c "SELECT bench.setup($park, $n, false)" \
+  -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
+test/tools/cluster.sh stop "$cluster"
+
+as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+measure() {
+  local label=$1 table=$2 out="$cluster/callgrind.$1"
+  {
+    echo "SET leasemgr.actor = 'submitter';"
+    echo "UPDATE $table SET state = 'pending_approval' WHERE park_id = $park;"
+    echo "SET leasemgr.actor = 'approver';"
+    for s in approved signed active; do echo "UPDATE $table SET state = '$s' WHERE park_id = $park;"; done
+  } >"$cluster/$label.sql"
+  # Only the statements are counted (PortalRun), not startup; each run starts from
+  # the same data, copied from the prepared cluster.
+  rm -rf "$cluster/run" && cp -a "$cluster/data" "$cluster/run"
+  as_owner valgrind --tool=callgrind --toggle-collect=PortalRun --callgrind-out-file="$out" \
+    "$PGBIN/postgres" --single -D "$cluster/run" -c shared_preload_libraries= -c fsync=off \
+    lm_bench <"$cluster/$label.sql" >"$cluster/$label.log" 2>&1
+  grep -o 'totals: [0-9]*' "$out" | tail -1 | awk '{print $2}'
+}
+PGBIN=$(dirname "$(command -v postgres 2>/dev/null || echo "$($PG_CONFIG --bindir)/postgres")")
+plain=$(measure plain bench.contract_plain)
+leasemgr=$(measure leasemgr leasemgr.contract)
+transitions=$((4 * n))
+echo "instructions for $transitions transitions (4 bulk UPDATEs over $n contracts):"
+printf '  plain copy, no triggers: %15d  (%d per transition)\n' "$plain" $((plain / transitions))
+printf '  leasemgr.contract:       %15d  (%d per transition)\n' "$leasemgr" $((leasemgr / transitions))
+echo "  ratio: $(awk -v a="$leasemgr" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')"
+echo "  (profiles: callgrind_annotate $cluster/callgrind.leasemgr)"
