@@ -53,7 +53,7 @@ endif
 leasemgr--$(EXTVERSION).sql: $(SQL_PARTS) leasemgr.control
 	cat $(SQL_PARTS) > $@
 
-.PHONY: demo test test-core clean-cluster installcheck-regress installcheck-isolation
+.PHONY: demo test test-core clean-cluster installcheck-regress installcheck-isolation freeze-release
 
 # The two halves of installcheck, so test/tools/test.sh can report them apart.
 installcheck-regress:
@@ -71,6 +71,12 @@ test:
 # The pure-C core on its own: unit tests with no server.
 test-core:
 	@test/tools/core-tests.sh
+
+# Freeze the current version's install script before starting the next version
+# (docs/development.md). Refuses to overwrite a frozen script.
+freeze-release: leasemgr--$(EXTVERSION).sql
+	@test ! -e sql/leasemgr--$(EXTVERSION).sql || { echo "sql/leasemgr--$(EXTVERSION).sql is already frozen" >&2; false; }
+	cp leasemgr--$(EXTVERSION).sql sql/leasemgr--$(EXTVERSION).sql
 
 # Stop and remove the throwaway clusters of make demo and make test.
 clean-cluster:

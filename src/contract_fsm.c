@@ -548,19 +548,22 @@ contract_before_write(PG_FUNCTION_ARGS)
 	/* Modified tuples are built here, in the trigger's context: they must outlive SPI. */
 	k.edits.cxt = CurrentMemoryContext;
 
-	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		lm_row_init(&k.old, td->tg_trigtuple, RelationGetDescr(k.rel));
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
 		lm_row_init(&k.new, td->tg_trigtuple, RelationGetDescr(k.rel));
-	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		lm_row_init(&k.new, td->tg_newtuple, RelationGetDescr(k.rel));
-
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		result = contract_before_insert(&k);
+	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		lm_row_init(&k.old, td->tg_trigtuple, RelationGetDescr(k.rel));
+		lm_row_init(&k.new, td->tg_newtuple, RelationGetDescr(k.rel));
 		result = contract_before_update(&k);
+	}
 	else
+	{
+		lm_row_init(&k.old, td->tg_trigtuple, RelationGetDescr(k.rel));
 		result = contract_before_delete(&k);
+	}
 
 	lm_spi_finish(&k.spi);
 	return PointerGetDatum(result);

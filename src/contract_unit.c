@@ -258,6 +258,8 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	LmRow		new = {0};
 	LmEdits		edits = {.cxt = CurrentMemoryContext};
 	bool		spi = false;
+	bool		is_insert;
+	bool		is_delete;
 	ContractFacts f;
 	HeapTuple	result;
 
@@ -268,23 +270,33 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		lm_resolve_columns(rel, unit_colnames, U__COUNT, cache->att);
 	att = cache->att;
 
+	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
+	is_delete = TRIGGER_FIRED_BY_DELETE(td->tg_event);
+
 	/* pg_restore and supervised migrations load rows as they were. */
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && lm_is_owner_copy(rel))
+	if (is_insert && lm_is_owner_copy(rel))
 		return PointerGetDatum(td->tg_trigtuple);
 
-	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	if (!is_insert)
 		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		lm_row_init(&new, td->tg_trigtuple, RelationGetDescr(rel));
-	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		lm_row_init(&new, td->tg_newtuple, RelationGetDescr(rel));
+	if (!is_delete)
+		lm_row_init(&new, is_insert ? td->tg_trigtuple : td->tg_newtuple, RelationGetDescr(rel));
 
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
-		!lm_row_changed(&old, &new, att[U_ID]) &&
-		!lm_row_changed(&old, &new, att[U_CONTRACT_ID]) &&
-		!lm_row_changed(&old, &new, att[U_UNIT_ID]) &&
-		!lm_row_changed(&old, &new, att[U_PARK_ID]) &&
-		!lm_row_changed(&old, &new, att[U_AREA]))
+	if (is_delete)
+	{
+		lm_spi_connect(&spi);
+		f = lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
+		/* Not found: the draft contract itself is being deleted and cascades here. */
+		if (f.found && f.state != LM_CS_DRAFT)
+			refuse_unit_change(&f, "remove a unit");
+		result = old.tuple;
+	}
+	else if (!is_insert &&
+			 !lm_row_changed(&old, &new, att[U_ID]) &&
+			 !lm_row_changed(&old, &new, att[U_CONTRACT_ID]) &&
+			 !lm_row_changed(&old, &new, att[U_UNIT_ID]) &&
+			 !lm_row_changed(&old, &new, att[U_PARK_ID]) &&
+			 !lm_row_changed(&old, &new, att[U_AREA]))
 	{
 		/*
 		 * Only the copies of the contract changed: the cascade of a transition. Becoming live
@@ -303,22 +315,13 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		}
 		result = new.tuple;
 	}
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-	{
-		lm_spi_connect(&spi);
-		f = lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
-		/* Not found: the draft contract itself is being deleted and cascades here. */
-		if (f.found && f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, "remove a unit");
-		result = old.tuple;
-	}
 	else
 	{
 		Datum		contract_id = lm_row_datum(&new, att[U_CONTRACT_ID]);
 		Datum		area;
 
-		if (old.tuple != NULL && (lm_row_changed(&old, &new, att[U_CONTRACT_ID]) ||
-								  lm_row_changed(&old, &new, att[U_ID])))
+		if (!is_insert && (lm_row_changed(&old, &new, att[U_CONTRACT_ID]) ||
+						   lm_row_changed(&old, &new, att[U_ID])))
 			ereport(ERROR,
 					(errcode(ERRCODE_LM_TERMS_LOCKED),
 					 errmsg("a contract unit row cannot move to another contract"),
@@ -331,7 +334,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		if (!f.found)
 			unit_row_not_found("contract", contract_id);
 		if (f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, old.tuple ? "change a unit or its billable area" : "add a unit");
+			refuse_unit_change(&f, is_insert ? "add a unit" : "change a unit or its billable area");
 		if (!lm_row_null(&new, att[U_PARK_ID]) &&
 			DatumGetInt64(lm_row_datum(&new, att[U_PARK_ID])) != f.park_id)
 			ereport(ERROR,

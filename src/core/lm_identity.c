@@ -23,7 +23,9 @@ static const char cn_id_check[11] = {'1', '0', 'X', '9', '8', '7', '6', '5', '4'
 static char
 upper_ascii(char c)
 {
-	return (c >= 'a' && c <= 'z') ? (char) (c - 'a' + 'A') : c;
+	if (c >= 'a' && c <= 'z')
+		return (char) (c - ('a' - 'A'));
+	return c;
 }
 
 static bool

@@ -31,13 +31,15 @@ q -d lm_bench -c "SELECT bench.setup($park, $n, true)" -c "SELECT bench.setup($p
 test/tools/cluster.sh stop "$cluster"
 
 as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# measure LABEL TABLE STATES...: the UPDATEs to the given states, in order.
 measure() {
   local label=$1 table=$2 out="$cluster/callgrind.$1"
+  shift 2
   {
     echo "SET leasemgr.actor = 'submitter';"
     echo "UPDATE $table SET state = 'pending_approval' WHERE park_id = $park;"
     echo "SET leasemgr.actor = 'approver';"
-    for s in approved signed active; do echo "UPDATE $table SET state = '$s' WHERE park_id = $park;"; done
+    for s in "$@"; do echo "UPDATE $table SET state = '$s' WHERE park_id = $park;"; done
   } >"$cluster/$label.sql"
   # Only the statements are counted (PortalRun), not startup; each run starts from
   # the same data, copied from the prepared cluster.
@@ -48,11 +50,16 @@ measure() {
   grep -o 'totals: [0-9]*' "$out" | tail -1 | awk '{print $2}'
 }
 PGBIN=$(dirname "$(command -v postgres 2>/dev/null || echo "$($PG_CONFIG --bindir)/postgres")")
-plain=$(measure plain bench.contract_plain)
-leasemgr=$(measure leasemgr leasemgr.contract)
+plain=$(measure plain bench.contract_plain approved signed active)
+leasemgr=$(measure leasemgr leasemgr.contract approved signed active)
+plain_submit=$(measure plain_submit bench.contract_plain)
+leasemgr_submit=$(measure leasemgr_submit leasemgr.contract)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 transitions=$((4 * n))
 echo "instructions for $transitions transitions (4 bulk UPDATEs over $n contracts):"
 printf '  plain copy, no triggers: %15d  (%d per transition)\n' "$plain" $((plain / transitions))
 printf '  leasemgr.contract:       %15d  (%d per transition)\n' "$leasemgr" $((leasemgr / transitions))
-echo "  ratio: $(awk -v a="$leasemgr" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')"
+echo "  ratio: $(ratio "$leasemgr" "$plain")"
+echo "  submit alone: $plain_submit vs $leasemgr_submit, ratio $(ratio "$leasemgr_submit" "$plain_submit")"
+echo "  approve, sign, activate: ratio $(ratio $((leasemgr - leasemgr_submit)) $((plain - plain_submit)))"
 echo "  (profiles: callgrind_annotate $cluster/callgrind.leasemgr)"

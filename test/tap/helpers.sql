@@ -4,19 +4,8 @@
 CREATE SCHEMA th;
 CREATE SEQUENCE th.n;
 
--- Check characters, to make valid identity numbers from any 17-character body.
-CREATE FUNCTION th.uscc(body text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT body || substr(cs, (31 - (sum((strpos(cs, substr(body, i, 1)) - 1) * w[i]) % 31)::int) % 31 + 1, 1)
-    FROM (SELECT '0123456789ABCDEFGHJKLMNPQRTUWXY'::text AS cs,
-                 ARRAY[1,3,9,27,19,26,16,17,20,29,25,13,8,24,10,30,28] AS w) k,
-         generate_series(1, 17) AS i
-   GROUP BY cs
-$$;
-
-CREATE FUNCTION th.cn_id(body text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT body || substr('10X98765432', (sum(substr(body, i, 1)::int * w[i]) % 11)::int + 1, 1)
-    FROM (SELECT ARRAY[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2] AS w) k, generate_series(1, 17) AS i
-$$;
+\set fx_schema th
+\ir ../fixtures/check_characters.sql
 
 -- A park (with its region) and a building in it.
 CREATE FUNCTION th.park(p_code text) RETURNS bigint LANGUAGE plpgsql AS $$
