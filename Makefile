@@ -80,4 +80,5 @@ freeze-release: leasemgr--$(EXTVERSION).sql
 
 # Stop and remove the throwaway clusters of make demo and make test.
 clean-cluster:
-	@for c in .cluster/demo .cluster/test; do [ -d $$c ] && test/tools/cluster.sh stop $$c; done; rm -rf .cluster
+	@for c in .cluster/demo .cluster/test .cluster/bench .cluster/callgrind; do \
+	  [ -d $$c ] && test/tools/cluster.sh remove $$c; done; rm -rf .cluster

@@ -17,10 +17,10 @@ command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install va
 build_and_install >/dev/null
 
 cluster="$top/.cluster/callgrind"
-test/tools/cluster.sh stop "$cluster" >/dev/null 2>&1 || true
-rm -rf "$cluster"
+test/tools/cluster.sh remove "$cluster" >/dev/null 2>&1 || true
 test/tools/cluster.sh start "$cluster" >/dev/null
 . "$cluster/env.sh"
+cluster=$LEASEMGR_CLUSTER   # where the cluster really lives (see cluster.sh)
 q -d postgres -c "CREATE DATABASE lm_bench"
 PGOPTIONS="-c client_min_messages=warning" q -d lm_bench -c "CREATE EXTENSION leasemgr CASCADE"
 # The benchmark's schema and setup function, with no rounds run.

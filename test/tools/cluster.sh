@@ -3,6 +3,7 @@
 #
 #   cluster.sh start DIR   initdb (once) and start; writes DIR/env.sh with PGHOST/PGPORT/...
 #   cluster.sh stop DIR    stop it (the data stays until `make clean-cluster`)
+#   cluster.sh remove DIR  stop it and delete it
 #
 # The server listens on a free port of 127.0.0.1 and on a unix socket in DIR, preloads
 # pg_cron (whose metadata lives in the database named by cron.database_name), and trusts
@@ -14,8 +15,26 @@ action=${1:?usage: cluster.sh start|stop DIR}
 dir=${2:?usage: cluster.sh start|stop DIR}
 PGBIN=${PGBIN:-$(dirname "$(${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config} --bindir)/x")}
 dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
-data="$dir/data"
+home=$dir          # where env.sh goes: always the folder asked for
 cron_db=${LEASEMGR_CRON_DB:-leasemgr_demo}
+
+# As root the server runs as postgres, which must reach the folder through every parent
+# directory. A checkout under /root is closed to it: then the cluster lives in a private
+# folder under /tmp, and the checkout's folder records where (file "location").
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$dir"
+  if ! runuser -u postgres -- test -w "$dir"; then
+    if [ -f "$dir/location" ]; then
+      dir=$(cat "$dir/location")
+    elif [ "$action" = start ]; then
+      dir=$(mktemp -d /tmp/leasemgr-cluster.XXXXXX)
+      echo "$dir" >"$home/location"
+      echo "note: the postgres user cannot reach $home; the cluster lives in $dir" >&2
+    fi
+    chown postgres: "$dir" 2>/dev/null || true
+  fi
+fi
+data="$dir/data"
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -39,15 +58,6 @@ free_port() {
 }
 
 start() {
-  if [ "$(id -u)" -eq 0 ]; then
-    chown postgres: "$dir"
-    # The postgres user must reach the folder through every parent directory.
-    if ! runuser -u postgres -- test -w "$dir"; then
-      echo "cluster.sh: the postgres user cannot write $dir (a parent directory is closed);" >&2
-      echo "            move the checkout somewhere world-readable, e.g. /srv or /tmp." >&2
-      exit 1
-    fi
-  fi
   if [ ! -f "$data/PG_VERSION" ]; then
     as_owner "$PGBIN/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
@@ -75,7 +85,7 @@ TimeZone = 'Asia/Shanghai'
 EOF
     as_owner "$PGBIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
       { tail -20 "$dir/server.log" >&2; exit 1; }
-    cat >"$dir/env.sh" <<EOF
+    cat >"$home/env.sh" <<EOF
 export PGHOST='$dir' PGPORT=$port PGUSER=postgres
 export LEASEMGR_CLUSTER='$dir'
 EOF
@@ -88,8 +98,16 @@ stop() {
   fi
 }
 
+# Stop, and remove the cluster wherever it lives.
+remove() {
+  stop
+  [ "$dir" != "$home" ] && rm -rf "$dir"
+  rm -rf "$home"
+}
+
 case "$action" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: cluster.sh start|stop DIR" >&2; exit 2 ;;
+  remove) remove ;;
+  *) echo "usage: cluster.sh start|stop|remove DIR" >&2; exit 2 ;;
 esac

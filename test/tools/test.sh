@@ -16,8 +16,7 @@ suites=${LEASEMGR_TESTS:-core regress isolation tap scenarios}
 build_and_install
 
 cluster="$top/.cluster/test"
-test/tools/cluster.sh stop "$cluster" >/dev/null 2>&1 || true
-rm -rf "$cluster"
+test/tools/cluster.sh remove "$cluster" >/dev/null 2>&1 || true
 say "starting a throwaway cluster in $cluster"
 LEASEMGR_CRON_DB=leasemgr_cron test/tools/cluster.sh start "$cluster"
 trap 'test/tools/cluster.sh stop "$cluster"' EXIT
