@@ -63,6 +63,24 @@ CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.contract
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.contract_unit
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
 
+CREATE FUNCTION leasemgr.truncate_guard() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'truncate_guard'
+  LANGUAGE C;
+COMMENT ON FUNCTION leasemgr.truncate_guard() IS
+  'Trigger: refuses TRUNCATE of an audited table (SQLSTATE LM010), which would remove rows without the rules or the audit trail seeing them.';
+
+DO $guards$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['region', 'park', 'building', 'unit', 'tenant', 'contract', 'contract_unit']
+  LOOP
+    EXECUTE pg_catalog.format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.%I '
+                              'FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard()', t);
+  END LOOP;
+END
+$guards$;
+
 CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON leasemgr.audit_log
   FOR EACH ROW EXECUTE FUNCTION leasemgr.append_only_guard();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON leasemgr.audit_log

@@ -19,6 +19,8 @@ COMMENT ON COLUMN leasemgr.park_grant.granted_at IS 'When.';
 
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.park_grant
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.park_grant
+  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
 
 CREATE FUNCTION leasemgr.visible_parks() RETURNS bigint[]
   AS 'MODULE_PATHNAME', 'visible_parks'

@@ -30,6 +30,7 @@
 
 PG_FUNCTION_INFO_V1(audit_row);
 PG_FUNCTION_INFO_V1(append_only_guard);
+PG_FUNCTION_INFO_V1(truncate_guard);
 
 /* Columns of leasemgr.audit_log, in table order. */
 enum
@@ -310,5 +311,28 @@ append_only_guard(PG_FUNCTION_ARGS)
 			 errdetail("Its rows are the record of what happened and cannot be %s, not even by the owner.",
 					   what),
 			 errhint("Record a correction as a new change; the log keeps both.")));
+	PG_RETURN_NULL();
+}
+
+/*
+ * BEFORE TRUNCATE FOR EACH STATEMENT on every audited table. TRUNCATE removes rows without
+ * firing row triggers: neither the state machine nor the audit trail would see them go.
+ */
+Datum
+truncate_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"truncate_guard\" must be fired BEFORE TRUNCATE")));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_APPEND_ONLY),
+			 errmsg("%s.%s cannot be truncated", LM_SCHEMA, RelationGetRelationName(td->tg_relation)),
+			 errdetail("TRUNCATE removes rows without the row triggers, so neither the rules nor the audit trail would see them go."),
+			 errhint("Remove rows with DELETE: the rules and the audit trail apply to it.")));
 	PG_RETURN_NULL();
 }

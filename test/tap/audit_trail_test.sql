@@ -2,7 +2,7 @@
 -- the person, the login, the role, the program and the changed columns; nobody can change
 -- or forge the log.
 BEGIN;
-SELECT plan(29);
+SELECT plan(37);
 
 SET LOCAL application_name = 'audit-test-app';
 SET LOCAL leasemgr.actor = 'chen.jing@example.com';
@@ -84,6 +84,21 @@ SELECT throws_ok('UPDATE leasemgr.contract_event SET note = ''rewritten''', 'LM0
 SELECT throws_ok('DELETE FROM leasemgr.contract_event', 'LM010', NULL, 'the owner cannot delete the timeline');
 SELECT throws_ok('TRUNCATE leasemgr.contract_event', 'LM010', NULL, 'the owner cannot truncate the timeline');
 SELECT isnt((th.error_of('DELETE FROM leasemgr.audit_log')).hint, NULL, 'the refusal has a hint');
+
+-- TRUNCATE would remove audited rows without an audit record: refused on every audited table.
+CREATE FUNCTION pg_temp.no_truncate() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY '{region,park,building,unit,tenant,contract,contract_unit,park_grant}'::text[] LOOP
+    RETURN NEXT throws_ok(format('TRUNCATE leasemgr.%I CASCADE', t), 'LM010',
+                          format('leasemgr.%s cannot be truncated', t), format('the owner cannot truncate %s', t));
+  END LOOP;
+END
+$$;
+SET LOCAL client_min_messages = warning;  -- CASCADE names every referencing table
+SELECT * FROM pg_temp.no_truncate();
+RESET client_min_messages;
 
 -- Nobody can forge an entry: no role has INSERT on the logs, not even the admin.
 CREATE ROLE lm_t_audit_admin IN ROLE leasemgr_admin;
