@@ -46,7 +46,7 @@ CREATE FUNCTION leasemgr.append_only_guard() RETURNS trigger
   AS 'MODULE_PATHNAME', 'append_only_guard'
   LANGUAGE C;
 COMMENT ON FUNCTION leasemgr.append_only_guard() IS
-  'Trigger: refuses UPDATE, DELETE and TRUNCATE of a log table (SQLSTATE LM010), whoever asks.';
+  'Trigger: refuses INSERT (other than pg_restore''s COPY by the owner), UPDATE, DELETE and TRUNCATE of a log table (SQLSTATE LM010), whoever asks.';
 
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.region
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row('-');
@@ -81,11 +81,11 @@ BEGIN
 END
 $guards$;
 
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON leasemgr.audit_log
+CREATE TRIGGER append_only BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.audit_log
   FOR EACH ROW EXECUTE FUNCTION leasemgr.append_only_guard();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON leasemgr.audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.append_only_guard();
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON leasemgr.contract_event
+CREATE TRIGGER append_only BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.contract_event
   FOR EACH ROW EXECUTE FUNCTION leasemgr.append_only_guard();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON leasemgr.contract_event
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.append_only_guard();

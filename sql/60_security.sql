@@ -3,7 +3,7 @@
 
 CREATE TABLE leasemgr.park_grant (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  role       regrole NOT NULL,
+  role       name NOT NULL,
   park_id    bigint NOT NULL REFERENCES leasemgr.park (id) ON DELETE CASCADE,
   granted_by text NOT NULL,
   granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -12,7 +12,8 @@ CREATE TABLE leasemgr.park_grant (
 COMMENT ON TABLE leasemgr.park_grant IS
   'Which role may see which park. Members of the role (with inheritance) see and change that park''s rows only. Written through leasemgr.grant_park / revoke_park.';
 COMMENT ON COLUMN leasemgr.park_grant.id IS 'Grant identifier.';
-COMMENT ON COLUMN leasemgr.park_grant.role IS 'The role (a login or a group role) granted the park.';
+COMMENT ON COLUMN leasemgr.park_grant.role IS
+  'Name of the role (a login or a group role) granted the park. Kept by name, as pg_dump keeps privileges: revoke a role''s parks before dropping it, since a new role of the same name would inherit them.';
 COMMENT ON COLUMN leasemgr.park_grant.park_id IS 'The park.';
 COMMENT ON COLUMN leasemgr.park_grant.granted_by IS 'The person who granted it.';
 COMMENT ON COLUMN leasemgr.park_grant.granted_at IS 'When.';
@@ -34,12 +35,6 @@ CREATE FUNCTION leasemgr.sees_all_parks() RETURNS boolean
 COMMENT ON FUNCTION leasemgr.sees_all_parks() IS
   'True for members of leasemgr_admin and superusers, who see every park.';
 
-CREATE FUNCTION leasemgr.current_actor() RETURNS text
-  AS 'MODULE_PATHNAME', 'current_actor'
-  LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION leasemgr.current_actor() IS
-  'The person acting: the leasemgr.actor setting when set, else the session user. What the audit trail and the four-eyes rule record.';
-
 CREATE FUNCTION leasemgr.grant_park(role_name name, park_id bigint) RETURNS void
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -58,7 +53,8 @@ BEGIN
       HINT = 'Look the park up in leasemgr.park.';
   END IF;
   INSERT INTO leasemgr.park_grant (role, park_id, granted_by)
-  VALUES (r, grant_park.park_id, leasemgr.current_actor())
+  SELECT a.rolname, grant_park.park_id, leasemgr.current_actor()
+    FROM pg_catalog.pg_roles a WHERE a.oid OPERATOR(pg_catalog.=) r
   ON CONFLICT ON CONSTRAINT park_grant_key DO NOTHING;
 END
 $fn$;
@@ -69,16 +65,16 @@ CREATE FUNCTION leasemgr.revoke_park(role_name name, park_id bigint) RETURNS voi
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
-DECLARE
-  r regrole := pg_catalog.to_regrole(pg_catalog.quote_ident(role_name));
 BEGIN
-  IF r IS NULL THEN
+  -- By name, so the grants of a role that no longer exists can be cleaned up too.
+  DELETE FROM leasemgr.park_grant g
+   WHERE g.role OPERATOR(pg_catalog.=) revoke_park.role_name
+     AND g.park_id OPERATOR(pg_catalog.=) revoke_park.park_id;
+  IF NOT FOUND AND pg_catalog.to_regrole(pg_catalog.quote_ident(role_name)) IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'LM009',
       MESSAGE = pg_catalog.format('role %s does not exist', role_name),
       HINT = 'List the grants with SELECT role, park_id FROM leasemgr.park_grant.';
   END IF;
-  DELETE FROM leasemgr.park_grant g
-   WHERE g.role OPERATOR(pg_catalog.=) r AND g.park_id OPERATOR(pg_catalog.=) revoke_park.park_id;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.revoke_park(name, bigint) IS
@@ -87,7 +83,8 @@ COMMENT ON FUNCTION leasemgr.revoke_park(name, bigint) IS
 -- Row-level security. The two functions run once per query (initplans), not per row.
 ALTER TABLE leasemgr.park ENABLE ROW LEVEL SECURITY;
 CREATE POLICY park_scope ON leasemgr.park
-  USING ((SELECT leasemgr.sees_all_parks()) OR id = ANY ((SELECT leasemgr.visible_parks())::bigint[]));
+  USING ((SELECT leasemgr.sees_all_parks())
+         OR id OPERATOR(pg_catalog.=) ANY ((SELECT leasemgr.visible_parks())::bigint[]));
 
 DO $rls$
 DECLARE
@@ -125,7 +122,7 @@ GRANT INSERT, UPDATE, DELETE ON leasemgr.region, leasemgr.park TO leasemgr_admin
 GRANT EXECUTE ON FUNCTION leasemgr.valid_uscc(text), leasemgr.valid_cn_id(text),
   leasemgr.contract_state_is_live(text), leasemgr.contract_state_machine(),
   leasemgr.contract_timeline(bigint), leasemgr.visible_parks(), leasemgr.sees_all_parks(),
-  leasemgr.current_actor() TO leasemgr_reader;
+  leasemgr.current_actor(), leasemgr.business_date() TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_transition(bigint, text, text, date) TO leasemgr_operator;
 GRANT EXECUTE ON FUNCTION leasemgr.grant_park(name, bigint), leasemgr.revoke_park(name, bigint)
   TO leasemgr_admin;

@@ -276,8 +276,10 @@ audit_row(PG_FUNCTION_ARGS)
 }
 
 /*
- * BEFORE UPDATE OR DELETE FOR EACH ROW and BEFORE TRUNCATE FOR EACH STATEMENT on the logs.
- * Privileges already keep ordinary roles out; this keeps the owner out too.
+ * BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW and BEFORE TRUNCATE FOR EACH STATEMENT on
+ * the logs. Privileges already keep ordinary roles out; this keeps the owner out too. Rows
+ * are written by leasemgr's C triggers, which do not go through INSERT (and so not through
+ * this trigger); the only INSERT allowed is the owner's COPY FROM of pg_restore.
  */
 Datum
 append_only_guard(PG_FUNCTION_ARGS)
@@ -294,6 +296,17 @@ append_only_guard(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"append_only_guard\" must be fired BEFORE")));
 
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		if (lm_is_owner_copy(td->tg_relation))
+			return PointerGetDatum(td->tg_trigtuple);
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("%s.%s is written only by leasemgr", LM_SCHEMA,
+						RelationGetRelationName(td->tg_relation)),
+				 errdetail("Its rows record changes made through the audited tables; an inserted row would record something that did not happen."),
+				 errhint("Make the change itself; its triggers write the log.")));
+	}
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		what = "updated";
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -303,7 +316,7 @@ append_only_guard(PG_FUNCTION_ARGS)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"append_only_guard\" must be fired for UPDATE, DELETE or TRUNCATE")));
+				 errmsg("function \"append_only_guard\" must be fired for INSERT, UPDATE, DELETE or TRUNCATE")));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_LM_APPEND_ONLY),

@@ -191,6 +191,10 @@ refuse_stamp(Check *k, int col)
 /*
  * Does the contract have a unit? A direct probe of the contract_unit key index: this runs
  * for every submitted contract, and an SPI query per row would cost ten times as much.
+ *
+ * It reads the latest committed data, not the statement's snapshot: the UPDATE may have
+ * waited for a transaction that removed the last unit (units lock their contract FOR SHARE),
+ * and now that we hold the row no unit can come or go until we commit.
  */
 static bool
 contract_has_units(Check *k, Datum contract_id)
@@ -198,6 +202,7 @@ contract_has_units(Check *k, Datum contract_id)
 	Relation	cu;
 	SysScanDesc scan;
 	ScanKeyData key;
+	Snapshot	snapshot;
 	bool		found;
 
 	if (!OidIsValid(k->cache->unit_key_index))
@@ -209,9 +214,11 @@ contract_has_units(Check *k, Datum contract_id)
 	cu = table_open(lm_relid("contract_unit"), AccessShareLock);
 	/* systable_beginscan maps heap attribute numbers to the index's columns. */
 	ScanKeyInit(&key, lm_attnum(cu, "contract_id"), BTEqualStrategyNumber, F_INT8EQ, contract_id);
-	scan = systable_beginscan(cu, k->cache->unit_key_index, true, GetActiveSnapshot(), 1, &key);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(cu, k->cache->unit_key_index, true, snapshot, 1, &key);
 	found = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
 	table_close(cu, AccessShareLock);
 	return found;
 }
@@ -240,7 +247,9 @@ check_renewed_contract(Check *k)
 		plan = lm_keep_plan("SELECT park_id FROM leasemgr.contract "
 							"WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE", 1, argtypes);
 	}
-	if (SPI_execute_plan(plan, &renews, NULL, false, 1) != SPI_OK_SELECT)
+	/* The latest committed row, locked: it cannot be deleted before we commit. */
+	if (SPI_execute_snapshot(plan, &renews, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "renewal query failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -273,7 +282,12 @@ check_not_renewed(Check *k)
 		plan = lm_keep_plan("SELECT code FROM leasemgr.contract "
 							"WHERE renews_contract_id OPERATOR(pg_catalog.=) $1 LIMIT 1", 1, argtypes);
 	}
-	if (SPI_execute_plan(plan, &id, NULL, true, 1) != SPI_OK_SELECT)
+	/*
+	 * Latest committed data: a renewal naming this draft may have committed while this DELETE
+	 * waited for the row (the renewal locked it FOR KEY SHARE).
+	 */
+	if (SPI_execute_snapshot(plan, &id, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "renewal query failed");
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -290,7 +304,7 @@ apply_transition(Check *k, LmContractEvent ev)
 	const int  *att = k->att;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	const char *actor = lm_current_actor();
-	DateADT		today = GetSQLCurrentDate();
+	DateADT		today = lm_business_date();
 
 	switch (ev)
 	{
@@ -339,6 +353,16 @@ apply_transition(Check *k, LmContractEvent ev)
 						 errmsg("contract %s cannot be signed in the future", code_of(k)),
 						 errdetail("signed_at is %s.", lm_row_text(&k->new, att[C_SIGNED_AT])),
 						 errhint("Leave signed_at empty to record the time of the sign transition.")));
+			else if (!lm_row_null(&k->old, att[C_APPROVED_AT]) &&
+					 DatumGetTimestampTz(lm_row_datum(&k->new, att[C_SIGNED_AT])) <
+					 DatumGetTimestampTz(lm_row_datum(&k->old, att[C_APPROVED_AT])))
+				ereport(ERROR,
+						(errcode(ERRCODE_LM_GUARD_FAILED),
+						 errmsg("contract %s cannot be signed before it was approved", code_of(k)),
+						 errdetail("signed_at is %s; the contract was approved at %s.",
+								   lm_row_text(&k->new, att[C_SIGNED_AT]),
+								   lm_row_text(&k->old, att[C_APPROVED_AT])),
+						 errhint("A contract is signed after its approval; leave signed_at empty to record now.")));
 			break;
 
 		case LM_CE_ACTIVATE:
@@ -346,8 +370,8 @@ apply_transition(Check *k, LmContractEvent ev)
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
 						 errmsg("contract %s cannot be activated before its start date", code_of(k)),
-						 errdetail("The lease starts on %s; today is %s.",
-								   lm_row_text(&k->new, att[C_START_DATE]), lm_date_text(today)),
+						 errdetail("The lease starts on %s; today is %s (%s).",
+								   lm_row_text(&k->new, att[C_START_DATE]), lm_date_text(today), lm_timezone),
 						 errhint("Activate it on or after the start date; the daily job does so automatically.")));
 			break;
 
@@ -356,8 +380,8 @@ apply_transition(Check *k, LmContractEvent ev)
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
 						 errmsg("contract %s cannot expire before its end date has passed", code_of(k)),
-						 errdetail("The lease ends on %s (inclusive); today is %s.",
-								   lm_row_text(&k->new, att[C_END_DATE]), lm_date_text(today)),
+						 errdetail("The lease ends on %s (inclusive); today is %s (%s).",
+								   lm_row_text(&k->new, att[C_END_DATE]), lm_date_text(today), lm_timezone),
 						 errhint("To end it early, use the terminate event with a termination date.")));
 			break;
 
@@ -441,8 +465,6 @@ contract_before_update(Check *k)
 				 errdetail("Closed and cancelled contracts are kept exactly as they ended."),
 				 errhint("Create a new contract (leasemgr.renew for a renewal) instead.")));
 
-	if (lm_row_changed(&k->old, &k->new, att[C_ID]))
-		refuse_stamp(k, C_ID);
 	if (lm_row_changed(&k->old, &k->new, att[C_PARK_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PARK_MISMATCH),
@@ -682,7 +704,7 @@ contract_transition(PG_FUNCTION_ARGS)
 	LmContractState cur;
 	char	   *code;
 	char	   *name;
-	char	   *state_name;
+	const char *state_name;
 	bool		has_date = !PG_ARGISNULL(3);
 	Datum		args[3];
 	int64		saved_contract = pending_note_contract;
@@ -715,16 +737,20 @@ contract_transition(PG_FUNCTION_ARGS)
 	}
 
 	lm_spi_connect(&spi);
-	if (lock_plan == NULL)
+	if (terminate_plan == NULL)
 	{
+		/* Prepared together, published last: a failure leaves none of them half-set. */
 		Oid			types[3] = {INT8OID, TEXTOID, DATEOID};
+		SPIPlanPtr	lock = lm_keep_plan("SELECT state, code FROM leasemgr.contract "
+										"WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, types);
+		SPIPlanPtr	move = lm_keep_plan("UPDATE leasemgr.contract SET state = $2 "
+										"WHERE id OPERATOR(pg_catalog.=) $1", 2, types);
+		SPIPlanPtr	terminate = lm_keep_plan("UPDATE leasemgr.contract SET state = $2, terminated_on = $3 "
+											 "WHERE id OPERATOR(pg_catalog.=) $1", 3, types);
 
-		lock_plan = lm_keep_plan("SELECT state, code FROM leasemgr.contract "
-								 "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, types);
-		move_plan = lm_keep_plan("UPDATE leasemgr.contract SET state = $2 "
-								 "WHERE id OPERATOR(pg_catalog.=) $1", 2, types);
-		terminate_plan = lm_keep_plan("UPDATE leasemgr.contract SET state = $2, terminated_on = $3 "
-									  "WHERE id OPERATOR(pg_catalog.=) $1", 3, types);
+		lock_plan = lock;
+		move_plan = move;
+		terminate_plan = terminate;
 	}
 
 	if (SPI_execute_plan(lock_plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
@@ -753,10 +779,11 @@ contract_transition(PG_FUNCTION_ARGS)
 				 errdetail("Event %s takes effect when it is recorded.", event_name),
 				 errhint("Pass NULL as effective_date.")));
 
-	state_name = pstrdup(lm_state_name((LmContractState) next));
+	/* A static string: it outlives SPI_finish, unlike anything palloc'd since SPI_connect. */
+	state_name = lm_state_name((LmContractState) next);
 	args[0] = contract_id;
 	args[1] = CStringGetTextDatum(state_name);
-	args[2] = has_date ? PG_GETARG_DATUM(3) : DateADTGetDatum(GetSQLCurrentDate());
+	args[2] = has_date ? PG_GETARG_DATUM(3) : DateADTGetDatum(lm_business_date());
 
 	PG_TRY();
 	{

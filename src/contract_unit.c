@@ -300,9 +300,14 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	{
 		/*
 		 * Only the copies of the contract changed: the cascade of a transition. Becoming live
-		 * (submit) or moving the end (terminate) must find the unit free.
+		 * (submit) or moving the end (terminate) must find the unit free. A direct write of
+		 * the copies is left to the constraints: NOT NULL refuses NULLs (checked after this
+		 * trigger, so never probe with one), and the foreign key refuses any value that is
+		 * not the contract's.
 		 */
-		if (DatumGetBool(lm_row_datum(&new, att[U_LIVE])) &&
+		if (!lm_row_null(&new, att[U_LIVE]) && !lm_row_null(&new, att[U_RANGE]) &&
+			!lm_row_null(&old, att[U_LIVE]) &&
+			DatumGetBool(lm_row_datum(&new, att[U_LIVE])) &&
 			(!DatumGetBool(lm_row_datum(&old, att[U_LIVE])) ||
 			 lm_row_changed(&old, &new, att[U_RANGE])) &&
 			unit_booked_elsewhere(rel, cache, lm_row_datum(&new, att[U_UNIT_ID]),

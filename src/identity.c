@@ -147,7 +147,7 @@ check_birth_not_future(const char *id)
 
 	lm_cn_id_birth_date(id, &y, &m, &d);
 	birth = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
-	if (birth > GetSQLCurrentDate())
+	if (birth > lm_business_date())
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_INVALID_IDENTITY),
 				 errmsg("invalid resident identity number"),
@@ -181,6 +181,18 @@ check_kind_matches_document(const char *kind, const char *id_type)
 				 errhint("Use kind 'company', or the person's own document (cn_id, passport, permit).")));
 }
 
+enum
+{
+	T_ID, T_PARK_ID, T_KIND, T_ID_TYPE, T_ID_NUMBER, T__COUNT
+};
+static const char *const tenant_colnames[T__COUNT] = {"id", "park_id", "kind", "id_type", "id_number"};
+
+typedef struct TenantCache
+{
+	LmStatementCache base;
+	int			att[T__COUNT];
+} TenantCache;
+
 /*
  * BEFORE INSERT OR UPDATE ON leasemgr.tenant: normalise and check the identity number,
  * and keep a tenant in its park. The CHECK constraints repeat the validity test for writers
@@ -202,15 +214,20 @@ tenant_before_write(PG_FUNCTION_ARGS)
 	char	   *norm;
 	LmIdResult	r;
 	int			pos = 0;
+	TenantCache *cache;
+	bool		fresh;
 
 	lm_check_trigger(fcinfo, "tenant_before_write", true, true);
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 
-	att_type = lm_attnum(rel, "id_type");
-	att_number = lm_attnum(rel, "id_number");
-	att_park = lm_attnum(rel, "park_id");
+	cache = lm_statement_cache(fcinfo, rel, sizeof(TenantCache), &fresh);
+	if (fresh)
+		lm_resolve_columns(rel, tenant_colnames, T__COUNT, cache->att);
+	att_type = cache->att[T_ID_TYPE];
+	att_number = cache->att[T_ID_NUMBER];
+	att_park = cache->att[T_PARK_ID];
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -222,14 +239,14 @@ tenant_before_write(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_LM_PARK_MISMATCH),
 					 errmsg("a tenant cannot move to another park"),
 					 errdetail("Tenant %s belongs to park %lld.",
-							   SPI_getvalue(td->tg_trigtuple, desc, lm_attnum(rel, "id")),
+							   SPI_getvalue(td->tg_trigtuple, desc, cache->att[T_ID]),
 							   (long long) DatumGetInt64(oldp)),
 					 errhint("Create the tenant in the other park; contracts refer to a tenant of their own park.")));
 	}
 
 	id_type = SPI_getvalue(tuple, desc, att_type);
 	raw = SPI_getvalue(tuple, desc, att_number);
-	check_kind_matches_document(SPI_getvalue(tuple, desc, lm_attnum(rel, "kind")), id_type);
+	check_kind_matches_document(SPI_getvalue(tuple, desc, cache->att[T_KIND]), id_type);
 	if (id_type == NULL || raw == NULL ||
 		(strcmp(id_type, "uscc") != 0 && strcmp(id_type, "cn_id") != 0))
 		return PointerGetDatum(tuple);

@@ -17,17 +17,23 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 #include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 #include "leasemgr.h"
 
 PG_MODULE_MAGIC;
 
 char	   *lm_actor = NULL;
+char	   *lm_timezone = NULL;
 
 void		_PG_init(void);
 
@@ -58,6 +64,18 @@ check_actor(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+static bool
+check_timezone(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || pg_tzset(*newval) == NULL)
+	{
+		GUC_check_errdetail("\"%s\" is not a time zone PostgreSQL knows (see pg_timezone_names).",
+							*newval ? *newval : "");
+		return false;
+	}
+	return true;
+}
+
 void
 _PG_init(void)
 {
@@ -76,6 +94,20 @@ _PG_init(void)
 							   0,
 							   check_actor, NULL, NULL);
 
+	/*
+	 * The business day is the operator's, not the session's: a client could otherwise move
+	 * "today" by a day with SET TimeZone and activate or expire a lease early.
+	 */
+	DefineCustomStringVariable("leasemgr.timezone",
+							   "Time zone of the operator's business day.",
+							   "Date guards (activation, expiry, termination defaults, birth dates) "
+							   "compare against today in this zone, whatever the session's TimeZone.",
+							   &lm_timezone,
+							   "Asia/Shanghai",
+							   PGC_SUSET,
+							   0,
+							   check_timezone, NULL, NULL);
+
 	MarkGUCPrefixReserved("leasemgr");
 }
 
@@ -85,6 +117,29 @@ lm_current_actor(void)
 	if (lm_actor != NULL && lm_actor[0] != '\0')
 		return lm_actor;
 	return GetUserNameFromId(GetSessionUserId(), false);
+}
+
+DateADT
+lm_business_date(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	pg_tz	   *tz = pg_tzset(lm_timezone);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tzoff;
+
+	if (tz == NULL || timestamp2tm(now, &tzoff, &tm, &fsec, NULL, tz) != 0)
+		elog(ERROR, "could not compute today in time zone \"%s\"", lm_timezone);
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
+PG_FUNCTION_INFO_V1(business_date);
+
+/* business_date() RETURNS date: today in leasemgr.timezone. */
+Datum
+business_date(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(lm_business_date());
 }
 
 Oid
@@ -123,83 +178,137 @@ lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames
 	a->seqid = lm_relid(psprintf("%s_id_seq", relname));
 
 	/*
-	 * The caller fills rows by position; make sure the table is the one it was written for,
-	 * so a changed table definition is an error instead of a row with columns swapped.
+	 * The lock is kept to the end of the transaction (as for any table a statement writes):
+	 * a CREATE INDEX CONCURRENTLY then waits for us before its index becomes one we must
+	 * maintain, so the index list below stays right for the whole statement.
 	 */
-	rel = table_open(a->relid, AccessShareLock);
+	rel = table_open(a->relid, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
-	if (desc->natts != ncols)
-		elog(ERROR, "%s has %d columns, the C code writes %d", relname, desc->natts, ncols);
+
+	/*
+	 * Columns by name, so a DBA may add a nullable column to a log (or drop one they added)
+	 * without breaking every audited write. A NOT NULL column leasemgr does not fill is an
+	 * error here, since these inserts bypass constraint checks.
+	 */
+	a->ncols = ncols;
+	a->attnums = palloc(sizeof(int) * ncols);
 	for (i = 0; i < ncols; i++)
+		a->attnums[i] = lm_attnum(rel, colnames[i]);
+	for (i = 0; i < desc->natts; i++)
 	{
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), colnames[i]) != 0)
-			elog(ERROR, "column %d of %s is \"%s\", the C code writes \"%s\"", i + 1, relname,
-				 NameStr(TupleDescAttr(desc, i)->attname), colnames[i]);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		ours = false;
+		int			j;
+
+		for (j = 0; j < ncols && !ours; j++)
+			ours = a->attnums[j] == i + 1;
+		if (!ours && !att->attisdropped && att->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column %s.%s.%s is NOT NULL and leasemgr does not fill it",
+							LM_SCHEMA, relname, NameStr(att->attname)),
+					 errhint("Make the added column nullable, or drop it.")));
 	}
 	a->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
 
-	/*
-	 * What each index needs, worked out once per statement. The logs' indexes are plain
-	 * column indexes; anything else would need an executor state per row.
-	 */
+	/* What each index needs, worked out once per statement. */
 	indexes = RelationGetIndexList(rel);
 	a->nindexes = list_length(indexes);
 	a->indexes = palloc(sizeof(Oid) * Max(a->nindexes, 1));
 	a->index_info = palloc(sizeof(IndexInfo *) * Max(a->nindexes, 1));
+	a->needs_estate = false;
 	i = 0;
 	foreach(lc, indexes)
 	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		Relation	irel = index_open(lfirst_oid(lc), RowExclusiveLock);
 		IndexInfo  *info = BuildIndexInfo(irel);
 
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps)
-			elog(ERROR, "index %s of %s is not a plain column index", RelationGetRelationName(irel),
-				 relname);
+		if (info->ii_ExclusionOps != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("exclusion constraints on %s.%s are not supported", LM_SCHEMA, relname),
+					 errhint("Drop the exclusion constraint %s.", RelationGetRelationName(irel))));
+		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
+			a->needs_estate = true;
 		a->indexes[i] = lfirst_oid(lc);
 		a->index_info[i] = info;
-		index_close(irel, AccessShareLock);
+		index_close(irel, NoLock);
 		i++;
 	}
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
+
+	/* Whatever index access methods allocate for one row is freed after that row. */
+	a->row_cxt = AllocSetContextCreate(cxt, "leasemgr log append", ALLOCSET_SMALL_SIZES);
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Relations are opened and closed for every row, not held for the statement: a held
- * relcache reference would have to be released on every path out of the statement,
- * subtransaction aborts included, and the opens are cheap (the lock is already ours).
- */
 void
 lm_append(LmAppender *a, Datum *values, bool *nulls)
 {
 	Relation	rel = table_open(a->relid, RowExclusiveLock);
 	TupleTableSlot *slot = a->slot;
+	EState	   *estate = NULL;
+	ExprContext *econtext = NULL;
+	MemoryContext old;
 	int			i;
 
 	values[0] = Int64GetDatum(nextval_internal(a->seqid, false));
 	nulls[0] = false;
 
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * slot->tts_tupleDescriptor->natts);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	for (i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+		slot->tts_isnull[i] = true;
+	for (i = 0; i < a->ncols; i++)
+	{
+		slot->tts_values[a->attnums[i] - 1] = values[i];
+		slot->tts_isnull[a->attnums[i] - 1] = nulls[i];
+	}
 	ExecStoreVirtualTuple(slot);
 	simple_table_tuple_insert(rel, slot);
 
+	old = MemoryContextSwitchTo(a->row_cxt);
+	if (a->needs_estate)
+	{
+		/* Expression and partial indexes (a DBA may add them) evaluate in an executor state. */
+		estate = CreateExecutorState();
+		econtext = GetPerTupleExprContext(estate);
+		econtext->ecxt_scantuple = slot;
+	}
 	for (i = 0; i < a->nindexes; i++)
 	{
-		Relation	irel = index_open(a->indexes[i], RowExclusiveLock);
 		IndexInfo  *info = a->index_info[i];
+		Relation	irel;
 		Datum		ivalues[INDEX_MAX_KEYS];
 		bool		inulls[INDEX_MAX_KEYS];
 
-		/* Access methods may cache state tied to this open of the index (BRIN does). */
+		/* Being built concurrently: its builder will add this row itself. */
+		if (!info->ii_ReadyForInserts)
+			continue;
+
+		/* State from an earlier row belongs to an earlier open of the index or estate. */
 		info->ii_AmCache = NULL;
-		FormIndexDatum(info, slot, NULL, ivalues, inulls);
+		info->ii_Context = a->row_cxt;
+		info->ii_ExpressionsState = NIL;
+		info->ii_PredicateState = NULL;
+		if (info->ii_Predicate != NIL)
+		{
+			info->ii_PredicateState = ExecPrepareQual(info->ii_Predicate, estate);
+			if (!ExecQual(info->ii_PredicateState, econtext))
+				continue;
+		}
+
+		irel = index_open(a->indexes[i], RowExclusiveLock);
+		FormIndexDatum(info, slot, estate, ivalues, inulls);
 		index_insert(irel, ivalues, inulls, &slot->tts_tid, rel,
 					 irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 					 false, info);
 		index_close(irel, NoLock);
 	}
+	if (estate != NULL)
+		FreeExecutorState(estate);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(a->row_cxt);
+
 	ExecClearTuple(slot);
 	table_close(rel, NoLock);
 }
@@ -207,9 +316,30 @@ lm_append(LmAppender *a, Datum *values, bool *nulls)
 bool
 lm_is_owner_copy(Relation rel)
 {
-	return ActivePortal != NULL &&
-		ActivePortal->commandTag == CMDTAG_COPY &&
-		pg_class_ownercheck(RelationGetRelid(rel), GetUserId());
+	PlannedStmt *pstmt;
+	CopyStmt   *copy;
+
+	/*
+	 * The owner acting as itself: not after SET ROLE, not inside a SECURITY DEFINER function
+	 * (a definer function owned by the owner would otherwise hand its callers this path),
+	 * not in a security-restricted operation.
+	 */
+	if (InSecurityRestrictedOperation() || InLocalUserIdChange() ||
+		GetUserId() != GetSessionUserId() ||
+		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		return false;
+
+	/* ...running COPY ... FROM into this very table as the statement of the portal. */
+	if (ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY ||
+		list_length(ActivePortal->stmts) != 1)
+		return false;
+	pstmt = linitial_node(PlannedStmt, ActivePortal->stmts);
+	if (pstmt->commandType != CMD_UTILITY || !IsA(pstmt->utilityStmt, CopyStmt))
+		return false;
+	copy = (CopyStmt *) pstmt->utilityStmt;
+	if (!copy->is_from || copy->relation == NULL)
+		return false;
+	return RangeVarGetRelid(copy->relation, NoLock, true) == RelationGetRelid(rel);
 }
 
 void

@@ -42,23 +42,34 @@ extern char *lm_actor;
 /* The acting person: leasemgr.actor when set, else the session user's name. */
 extern const char *lm_current_actor(void);
 
+/* leasemgr.timezone: the zone of the operator's business day. */
+extern char *lm_timezone;
+
+/* Today in leasemgr.timezone (at the start of the transaction). */
+extern DateADT lm_business_date(void);
+
 /* OID of leasemgr.<relname>; errors when the extension's relation is missing. */
 extern Oid	lm_relid(const char *relname);
 
 /*
  * Appends rows to a leasemgr log table (audit_log, contract_event) without going through
  * the executor's permission checks or row triggers: the logs take no INSERT privilege from
- * anybody, so only this code path writes them. Indexes are maintained; column 1 is the id,
- * taken from the table's identity sequence. Initialise once per statement.
+ * anybody, so only this code path writes them. Indexes are maintained; the caller's first
+ * column is the id, taken from the table's identity sequence; the caller names its columns,
+ * which are found in the table by name. Initialise once per statement.
  */
 typedef struct LmAppender
 {
 	Oid			relid;
 	Oid			seqid;
+	int			ncols;			/* the caller's columns ... */
+	int		   *attnums;		/* ... and where they are in the table */
 	TupleTableSlot *slot;		/* a virtual slot of the table's row type */
 	int			nindexes;
 	Oid		   *indexes;
 	struct IndexInfo **index_info;
+	bool		needs_estate;	/* an expression or partial index */
+	MemoryContext row_cxt;		/* reset after every row */
 } LmAppender;
 
 /* cxt: memory living as long as the appender, e.g. the trigger's fn_mcxt. */
@@ -68,9 +79,9 @@ extern void lm_appender_init(LmAppender *a, const char *relname, const char *con
 extern void lm_append(LmAppender *a, Datum *values, bool *nulls);
 
 /*
- * True while the table's owner loads rows with COPY: the pg_restore (and supervised
- * migration) path. Such rows keep the stamps they carry and are not audited again; every
- * other writer goes through the rules.
+ * True while the table's owner, acting as itself, loads rows into this table with COPY FROM:
+ * the pg_restore path. Such rows keep the stamps they carry and are not audited again (the
+ * restored logs hold their history); every other writer goes through the rules.
  */
 extern bool lm_is_owner_copy(Relation rel);
 

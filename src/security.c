@@ -43,7 +43,6 @@ Datum
 visible_parks(PG_FUNCTION_ARGS)
 {
 	Relation	rel = table_open(lm_relid("park_grant"), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
 	int			att_role = lm_attnum(rel, "role");
 	int			att_park = lm_attnum(rel, "park_id");
 	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
@@ -57,13 +56,17 @@ visible_parks(PG_FUNCTION_ARGS)
 	int64	   *parks = palloc(sizeof(int64) * cap);
 	Datum	   *elems;
 
-	(void) desc;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Oid			role = DatumGetObjectId(slot_getattr(slot, att_role, &isnull));
+		Datum		name = slot_getattr(slot, att_role, &isnull);
+		Oid			role;
 
-		if (isnull || !has_privs_of_role(user, role))
+		/* Grants are kept by role name; a grant to a role that no longer exists is idle. */
+		if (isnull)
+			continue;
+		role = get_role_oid(NameStr(*DatumGetName(name)), true);
+		if (!OidIsValid(role) || !has_privs_of_role(user, role))
 			continue;
 		if (n == cap)
 		{

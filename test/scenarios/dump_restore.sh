@@ -81,7 +81,7 @@ seqs() {
 }
 is "$(seqs $dst)" "$(seqs $src)" "every sequence continues where it was"
 
-grants=$(q -d $dst -c "SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_dump_reader'::regrole")
+grants=$(q -d $dst -c "SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_dump_reader'")
 is "$grants" "1" "park grants are back, by role"
 
 # The restored database works: the rules hold and new rows do not collide.

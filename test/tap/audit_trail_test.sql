@@ -2,7 +2,7 @@
 -- the person, the login, the role, the program and the changed columns; nobody can change
 -- or forge the log.
 BEGIN;
-SELECT plan(37);
+SELECT plan(44);
 
 SET LOCAL application_name = 'audit-test-app';
 SET LOCAL leasemgr.actor = 'chen.jing@example.com';
@@ -84,6 +84,12 @@ SELECT throws_ok('UPDATE leasemgr.contract_event SET note = ''rewritten''', 'LM0
 SELECT throws_ok('DELETE FROM leasemgr.contract_event', 'LM010', NULL, 'the owner cannot delete the timeline');
 SELECT throws_ok('TRUNCATE leasemgr.contract_event', 'LM010', NULL, 'the owner cannot truncate the timeline');
 SELECT isnt((th.error_of('DELETE FROM leasemgr.audit_log')).hint, NULL, 'the refusal has a hint');
+SELECT throws_ok($$INSERT INTO leasemgr.audit_log (at, xact_id, table_name, action, actor, db_user, db_role)
+                   VALUES (now(), 1, 'contract', 'UPDATE', 'forger', 'x', 'x')$$,
+  'LM010', 'leasemgr.audit_log is written only by leasemgr', 'the owner cannot forge an audit row with INSERT');
+SELECT throws_ok(format($$INSERT INTO leasemgr.contract_event (park_id, contract_id, at, actor, event, to_state)
+                          VALUES (%s, 1, now(), 'forger', 'approve', 'approved')$$, :park),
+  'LM010', NULL, 'the owner cannot forge a timeline row with INSERT');
 
 -- TRUNCATE would remove audited rows without an audit record: refused on every audited table.
 CREATE FUNCTION pg_temp.no_truncate() RETURNS SETOF text LANGUAGE plpgsql AS $$
@@ -99,6 +105,25 @@ $$;
 SET LOCAL client_min_messages = warning;  -- CASCADE names every referencing table
 SELECT * FROM pg_temp.no_truncate();
 RESET client_min_messages;
+
+-- The log keeps working through what a DBA may do to it: an added (and dropped) column, a
+-- partial and an expression index, which must hold every row they should.
+ALTER TABLE leasemgr.audit_log ADD COLUMN reviewed_by text;
+CREATE INDEX audit_log_t_partial ON leasemgr.audit_log (row_id) WHERE table_name = 'building';
+CREATE INDEX audit_log_t_expr ON leasemgr.audit_log (lower(actor));
+SELECT lives_ok(format('UPDATE leasemgr.building SET name = ''With DBA index'' WHERE park_id = %s', :park),
+  'audited writes go on with an added column, a partial and an expression index');
+SELECT lives_ok($$SELECT bt_index_check('leasemgr.audit_log_t_partial', true)$$, '... and the partial index holds every row it should');
+SELECT lives_ok($$SELECT bt_index_check('leasemgr.audit_log_t_expr', true)$$, '... and so does the expression index');
+ALTER TABLE leasemgr.audit_log DROP COLUMN reviewed_by;
+SELECT lives_ok(format('UPDATE leasemgr.building SET name = ''Column dropped'' WHERE park_id = %s', :park),
+  'audited writes go on after the column is dropped again');
+ALTER TABLE leasemgr.audit_log ADD COLUMN must_fill text NOT NULL DEFAULT 'x';
+SELECT throws_ok(format('UPDATE leasemgr.building SET name = ''Not null'' WHERE park_id = %s', :park),
+  '55000', 'column leasemgr.audit_log.must_fill is NOT NULL and leasemgr does not fill it',
+  'a NOT NULL column the log cannot fill is a clear error, not a silent NULL');
+ALTER TABLE leasemgr.audit_log DROP COLUMN must_fill;
+DROP INDEX leasemgr.audit_log_t_partial, leasemgr.audit_log_t_expr;
 
 -- Nobody can forge an entry: no role has INSERT on the logs, not even the admin.
 CREATE ROLE lm_t_audit_admin IN ROLE leasemgr_admin;

@@ -1,7 +1,7 @@
 -- Every guard of the state machine refuses, with its own SQLSTATE, a clear detail and a
 -- hint, and changes nothing; satisfied, it lets the transition through.
 BEGIN;
-SELECT plan(44);
+SELECT plan(49);
 
 SELECT th.park('GD') AS park \gset
 
@@ -53,33 +53,35 @@ SELECT is((SELECT document_sha256 FROM leasemgr.contract WHERE id = :login_c), r
   'the hash is stored in lower case');
 SELECT throws_ok(format('UPDATE leasemgr.contract SET state = ''signed'', signed_at = now() + interval ''1 day'' WHERE id = %s', :login_c),
   'LM002', 'contract G-LOGIN cannot be signed in the future', 'signed_at cannot be in the future');
-SELECT lives_ok(format('UPDATE leasemgr.contract SET state = ''signed'', signed_at = ''2024-12-20 10:00+08'' WHERE id = %s', :login_c),
-  'signing with an earlier signing time (entered late) is allowed');
-SELECT is((SELECT signed_at FROM leasemgr.contract WHERE id = :login_c), '2024-12-20 10:00+08'::timestamptz,
+SELECT throws_ok(format('UPDATE leasemgr.contract SET state = ''signed'', signed_at = approved_at - interval ''1 second'' WHERE id = %s', :login_c),
+  'LM002', 'contract G-LOGIN cannot be signed before it was approved', 'signed_at cannot precede the approval');
+SELECT lives_ok(format('UPDATE leasemgr.contract SET state = ''signed'', signed_at = approved_at WHERE id = %s', :login_c),
+  'signing with a time between approval and now (entered late) is allowed');
+SELECT is((SELECT signed_at = approved_at FROM leasemgr.contract WHERE id = :login_c), true,
   'signed_at keeps the given time');
 SELECT th.draft(:park, 'G-SIGN', ARRAY[th.unit(:park, 'G-U3')], '2025-01-01', '2025-12-31') AS sign_c \gset
 SELECT th.walk(:sign_c, 'signed');
 SELECT is((SELECT signed_at FROM leasemgr.contract WHERE id = :sign_c), now(), 'signed_at defaults to now()');
 
 -- activate: on or after the start date.
-SELECT th.draft(:park, 'G-FUTURE', ARRAY[th.unit(:park, 'G-U4')], current_date + 5, current_date + 400) AS fut \gset
+SELECT th.draft(:park, 'G-FUTURE', ARRAY[th.unit(:park, 'G-U4')], leasemgr.business_date() + 5, leasemgr.business_date() + 400) AS fut \gset
 SELECT th.walk(:fut, 'signed');
 SELECT throws_ok(format('SELECT leasemgr.contract_transition(%s, ''activate'')', :fut), 'LM002',
   'contract G-FUTURE cannot be activated before its start date', 'activation before the start date is refused');
 SELECT is((th.error_of(format('UPDATE leasemgr.contract SET state = ''active'' WHERE id = %s', :fut))).detail,
-  format('The lease starts on %s; today is %s.', current_date + 5, current_date),
+  format('The lease starts on %s; today is %s (Asia/Shanghai).', leasemgr.business_date() + 5, leasemgr.business_date()),
   'the detail gives the start date and today');
-SELECT th.draft(:park, 'G-TODAY', ARRAY[th.unit(:park, 'G-U5')], current_date, current_date + 400) AS today_c \gset
+SELECT th.draft(:park, 'G-TODAY', ARRAY[th.unit(:park, 'G-U5')], leasemgr.business_date(), leasemgr.business_date() + 400) AS today_c \gset
 SELECT is(th.walk(:today_c, 'active'), 'active', 'activation on the start date itself is allowed');
 
 -- expire: only after the (inclusive) end date.
-SELECT th.draft(:park, 'G-ENDS', ARRAY[th.unit(:park, 'G-U6')], current_date - 100, current_date) AS ends \gset
+SELECT th.draft(:park, 'G-ENDS', ARRAY[th.unit(:park, 'G-U6')], leasemgr.business_date() - 100, leasemgr.business_date()) AS ends \gset
 SELECT th.walk(:ends, 'active');
 SELECT throws_ok(format('SELECT leasemgr.contract_transition(%s, ''expire'')', :ends), 'LM002',
   'contract G-ENDS cannot expire before its end date has passed',
   'a lease ending today has not expired: the end date is inclusive');
 SELECT isnt((th.error_of(format('SELECT leasemgr.contract_transition(%s, ''expire'')', :ends))).hint, NULL, '... with a hint');
-SELECT th.draft(:park, 'G-ENDED', ARRAY[th.unit(:park, 'G-U7')], current_date - 100, current_date - 1) AS ended \gset
+SELECT th.draft(:park, 'G-ENDED', ARRAY[th.unit(:park, 'G-U7')], leasemgr.business_date() - 100, leasemgr.business_date() - 1) AS ended \gset
 SELECT th.walk(:ended, 'active');
 SELECT is(leasemgr.contract_transition(:ended, 'expire'), 'expired', 'a lease that ended yesterday expires');
 
@@ -102,6 +104,23 @@ SELECT results_eq(format('SELECT lease_range FROM leasemgr.contract_unit WHERE c
   $$VALUES ('[2024-01-01,2024-06-30]'::daterange)$$, '... on the units too');
 SELECT results_eq(format('SELECT event, note, effective_date FROM leasemgr.contract_timeline(%s) ORDER BY at DESC LIMIT 1', :term),
   $$VALUES ('terminate', 'tenant insolvent', '2024-06-30'::date)$$, 'the timeline records the termination date');
+
+-- "Today" is the operator's business day (leasemgr.timezone), whatever the session's TimeZone.
+-- UTC-12 and UTC+14 are 26 hours apart, so their dates always differ.
+SET LOCAL leasemgr.timezone = 'Etc/GMT-14';
+SELECT leasemgr.business_date() AS east_today \gset
+SET LOCAL leasemgr.timezone = 'Etc/GMT+12';
+SELECT ok(leasemgr.business_date() < :'east_today'::date, 'business_date() follows leasemgr.timezone');
+SELECT th.draft(:park, 'G-ZONE', ARRAY[th.unit(:park, 'G-UZ')], :'east_today', :'east_today'::date + 300) AS zone_c \gset
+SELECT th.walk(:zone_c, 'signed');
+SET LOCAL TimeZone = 'Etc/GMT-14';
+SELECT throws_ok(format('SELECT leasemgr.contract_transition(%s, ''activate'')', :zone_c), 'LM002', NULL,
+  'a session in another time zone cannot activate a lease before its start day');
+SET LOCAL leasemgr.timezone = 'Etc/GMT-14';
+SELECT is(leasemgr.contract_transition(:zone_c, 'activate'), 'active', 'in the business time zone it starts today');
+RESET TimeZone;
+RESET leasemgr.timezone;
+SELECT throws_ok('SET leasemgr.timezone = ''Mars/Olympus''', '22023', NULL, 'an unknown time zone is refused');
 
 -- Deleting: drafts only.
 SELECT throws_ok(format('DELETE FROM leasemgr.contract WHERE id = %s', :term), 'LM005',

@@ -1,19 +1,21 @@
 -- What was submitted is what gets approved: terms and units change only in draft, stamps
 -- never by hand, the signed document never, and closed or cancelled contracts not at all.
 BEGIN;
-SELECT plan(52);
+SELECT plan(60);
 
 SELECT th.park('TL') AS park \gset
 SELECT th.park('TL2') AS park2 \gset
 SELECT th.tenant(:park, 7001) AS other_tenant \gset
 
 -- Every term, in every state from submission on.
-CREATE FUNCTION pg_temp.terms_locked(park bigint, other_tenant bigint) RETURNS SETOF text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.terms_locked(park bigint, other_tenant bigint, other_contract bigint)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
   st text;
   c bigint;
   sets text[] := ARRAY['start_date = start_date - 1', 'end_date = end_date + 1', 'code = code || ''-X''',
-                       format('tenant_id = %s', other_tenant)];
+                       format('tenant_id = %s', other_tenant),
+                       format('renews_contract_id = %s', other_contract)];
   s text;
 BEGIN
   FOREACH st IN ARRAY '{pending_approval,approved,signed,active,expired,terminated,moving_out}'::text[] LOOP
@@ -25,7 +27,8 @@ BEGIN
   END LOOP;
 END
 $$;
-SELECT * FROM pg_temp.terms_locked(:park, :other_tenant);
+SELECT th.draft(:park, 'TL-PREVIOUS', '{}', '2023-01-01', '2023-12-31') AS previous \gset
+SELECT * FROM pg_temp.terms_locked(:park, :other_tenant, :previous);
 
 SELECT th.contract_in(:park, 'active', 'TL-ACTIVE') AS active \gset
 SELECT results_eq(
@@ -62,6 +65,8 @@ SELECT throws_ok(format('UPDATE leasemgr.contract SET state_since = now() - inte
   'state_since cannot be written');
 SELECT throws_ok(format('UPDATE leasemgr.contract SET signed_at = now() - interval ''1 day'' WHERE id = %s', :active), 'LM004', NULL,
   'signed_at changes only with the sign transition');
+SELECT throws_ok(format('UPDATE leasemgr.contract SET id = -1 WHERE id = %s', :active), '428C9', NULL,
+  'the id of a contract never changes (identity column)');
 SELECT throws_ok(format('UPDATE leasemgr.contract SET terminated_on = ''2024-05-01'' WHERE id = %s', :active), 'LM004', NULL,
   'terminated_on changes only with the terminate transition');
 

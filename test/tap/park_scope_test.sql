@@ -1,7 +1,7 @@
 -- Each role sees and changes only the rows of the parks granted to it, through tables,
 -- views and functions; errors never reveal another park's rows; admins see everything.
 BEGIN;
-SELECT plan(45);
+SELECT plan(50);
 
 -- Two parks with a bit of everything, made by the owner.
 SELECT th.park('RA') AS pa \gset
@@ -105,10 +105,22 @@ SELECT throws_ok(format('SELECT leasemgr.grant_park(''lm_t_no_such_role'', %s)',
   'role lm_t_no_such_role does not exist', 'granting to an unknown role is LM009');
 SELECT throws_ok('SELECT leasemgr.grant_park(''lm_t_bi_a'', -1)', 'LM009', 'park -1 does not exist',
   'granting an unknown park is LM009');
+SELECT throws_ok('SELECT leasemgr.revoke_park(''lm_t_no_such_role'', 1)', 'LM009', NULL,
+  'revoking from an unknown role that holds nothing is LM009');
 RESET ROLE;
 SET ROLE lm_t_bi_a;
 SELECT is_empty('SELECT * FROM leasemgr.contract', 'after the revoke the reader sees no contract');
 RESET ROLE;
+
+-- Grants are kept by role name: a dropped role's grant is idle, and can be revoked by name.
+CREATE ROLE lm_t_temp LOGIN IN ROLE leasemgr_reader;
+SELECT leasemgr.grant_park('lm_t_temp', :pa);
+DROP ROLE lm_t_temp;
+SELECT lives_ok('SELECT leasemgr.visible_parks()', 'visible_parks() skips a grant whose role is gone');
+SELECT is((SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_t_temp'), 1::bigint,
+  'the grant of a dropped role stays, by name');
+SELECT lives_ok(format('SELECT leasemgr.revoke_park(''lm_t_temp'', %s)', :pa), 'and can still be revoked by name');
+SELECT is((SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_t_temp'), 0::bigint, '... which removes it');
 
 -- A login with no leasemgr role gets nothing at all.
 SET ROLE lm_t_nobody;

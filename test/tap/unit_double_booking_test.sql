@@ -2,7 +2,7 @@
 -- contract leases only units of its own park. The trigger explains; the exclusion
 -- constraint enforces (test/specs/double_booking_race.spec covers the concurrent case).
 BEGIN;
-SELECT plan(26);
+SELECT plan(30);
 
 SELECT th.park('DB') AS park \gset
 SELECT th.park('DB2') AS park2 \gset
@@ -67,6 +67,16 @@ SELECT throws_ok(format(
     SELECT park_id, %s, %s, 10, lease_range, true FROM leasemgr.contract WHERE id = %s$$, :raw, :u, :a),
   '23P01', NULL, 'without triggers the exclusion constraint still refuses a double booking');
 RESET session_replication_role;
+
+-- The copies of the contract on a unit row cannot be written by hand.
+SELECT throws_ok(format('UPDATE leasemgr.contract_unit SET lease_range = NULL WHERE contract_id = %s', :a),
+  '23502', NULL, 'a NULL lease_range is refused (and does not crash the server)');
+SELECT throws_ok(format('UPDATE leasemgr.contract_unit SET is_live = NULL WHERE contract_id = %s', :a),
+  '23502', NULL, 'a NULL is_live is refused');
+SELECT throws_ok(format('UPDATE leasemgr.contract_unit SET lease_range = ''[2030-01-01,2030-12-31]'' WHERE contract_id = %s', :a),
+  '23503', NULL, 'a lease_range other than the contract''s is refused by the foreign key');
+SELECT throws_ok(format('UPDATE leasemgr.contract_unit SET is_live = false WHERE contract_id = %s', :a),
+  '23503', NULL, 'releasing a unit by flipping is_live is refused by the foreign key');
 
 -- Park consistency.
 SELECT th.unit(:park2, 'DB2-201') AS foreign_unit \gset
