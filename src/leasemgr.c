@@ -1,12 +1,13 @@
 /*
  * leasemgr.c
- *     Module entry point and the infrastructure the domain files share: the leasemgr.actor
- *     setting, relation lookup, and the append path of the log tables.
+ *     Module entry point and the infrastructure the domain files share: the settings
+ *     (leasemgr.actor, leasemgr.timezone), relation lookup, the restore-path test, and the
+ *     append path of the log tables.
  */
 #include "postgres.h"
 
-#include "access/table.h"
 #include "access/genam.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
