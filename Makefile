@@ -52,7 +52,7 @@ endif
 
 # PGXS does not track header dependencies: a struct that grows in a header must rebuild
 # every object that allocates it.
-$(OBJS): $(wildcard src/*.h src/core/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h src/core/*.h)
 
 leasemgr--$(EXTVERSION).sql: $(SQL_PARTS) leasemgr.control
 	cat $(SQL_PARTS) > $@

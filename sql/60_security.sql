@@ -4,6 +4,7 @@
 CREATE TABLE leasemgr.park_grant (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   role       name NOT NULL,
+  role_oid   oid,
   park_id    bigint NOT NULL REFERENCES leasemgr.park (id) ON DELETE CASCADE,
   granted_by text NOT NULL,
   granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -13,10 +14,28 @@ COMMENT ON TABLE leasemgr.park_grant IS
   'Which role may see which park. Members of the role (with inheritance) see and change that park''s rows only. Written through leasemgr.grant_park / revoke_park.';
 COMMENT ON COLUMN leasemgr.park_grant.id IS 'Grant identifier.';
 COMMENT ON COLUMN leasemgr.park_grant.role IS
-  'Name of the role (a login or a group role) granted the park. Kept by name, as pg_dump keeps privileges: revoke a role''s parks before dropping it, since a new role of the same name would inherit them.';
+  'Name of the role (a login or a group role) granted the park. Dumps and restores carry the name.';
+COMMENT ON COLUMN leasemgr.park_grant.role_oid IS
+  'The role the name meant when the grant was written (or restored). The grant counts only while this role exists under this name: a dropped role''s grant does not pass to a new role of the same name, and a renamed role''s grant goes idle. Set by a trigger.';
 COMMENT ON COLUMN leasemgr.park_grant.park_id IS 'The park.';
 COMMENT ON COLUMN leasemgr.park_grant.granted_by IS 'The person who granted it.';
 COMMENT ON COLUMN leasemgr.park_grant.granted_at IS 'When.';
+
+-- The role behind the name, resolved whenever a grant is written, pg_restore included (the
+-- source cluster's OIDs mean nothing in the target cluster).
+CREATE FUNCTION leasemgr.park_grant_resolve_role() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  NEW.role_oid := (SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) NEW.role);
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.park_grant_resolve_role() IS
+  'Trigger: records which role a park grant''s role name means, when the grant is written or restored.';
+CREATE TRIGGER park_grant_resolve_role BEFORE INSERT OR UPDATE ON leasemgr.park_grant
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.park_grant_resolve_role();
 
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.park_grant
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();

@@ -45,6 +45,11 @@ static const char *const audit_log_columns[AL__COUNT] = {
 	"old_values", "new_values", "actor", "db_user", "db_role", "client_addr",
 	"application_name"
 };
+static const Oid audit_log_types[AL__COUNT] = {
+	INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID,
+	JSONBOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, INETOID,
+	TEXTOID
+};
 
 /* Numbers stay numbers, dates ISO 8601 whatever DateStyle says, the rest as text. */
 static void
@@ -176,7 +181,7 @@ audit_cache(FunctionCallInfo fcinfo, TriggerData *td)
 		cache->park_att = Max(SPI_fnumber(RelationGetDescr(rel), park_col), 0);
 		cache->table_name = CStringGetTextDatum(RelationGetRelationName(rel));
 		MemoryContextSwitchTo(old);
-		lm_appender_init(&cache->log, "audit_log", audit_log_columns, AL__COUNT,
+		lm_appender_init(&cache->log, "audit_log", audit_log_columns, audit_log_types, AL__COUNT,
 						 fcinfo->flinfo->fn_mcxt);
 	}
 	return cache;

@@ -219,7 +219,7 @@ contract_has_units(Check *k, Datum contract_id)
 	found = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	table_close(cu, AccessShareLock);
+	table_close(cu, NoLock);
 	return found;
 }
 
@@ -465,6 +465,17 @@ contract_before_update(Check *k)
 				 errdetail("Closed and cancelled contracts are kept exactly as they ended."),
 				 errhint("Create a new contract (leasemgr.renew for a renewal) instead.")));
 
+	/*
+	 * The identity column refuses an explicit id, but SET id = DEFAULT draws a new one: that
+	 * would cut the contract off its timeline, its audit history and its renewals.
+	 */
+	if (lm_row_changed(&k->old, &k->new, att[C_ID]))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_TERMS_LOCKED),
+				 errmsg("the id of contract %s never changes", code_of(k)),
+				 errdetail("Contract %s has id %s; its timeline, audit trail and renewals refer to it.",
+						   code_of(k), lm_row_text(&k->old, att[C_ID])),
+				 errhint("Create a new contract instead.")));
 	if (lm_row_changed(&k->old, &k->new, att[C_PARK_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PARK_MISMATCH),
@@ -595,6 +606,10 @@ static const char *const contract_event_colnames[] = {
 	"id", "park_id", "contract_id", "at", "actor", "event", "from_state", "to_state", "note",
 	"effective_date"
 };
+static const Oid contract_event_types[lengthof(contract_event_colnames)] = {
+	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	DATEOID
+};
 
 typedef struct EventCache
 {
@@ -627,7 +642,8 @@ contract_after_transition(PG_FUNCTION_ARGS)
 	{
 		lm_resolve_columns(rel, contract_colnames, C__COUNT, cache->att);
 		lm_appender_init(&cache->log, "contract_event", contract_event_colnames,
-						 lengthof(contract_event_colnames), fcinfo->flinfo->fn_mcxt);
+						 contract_event_types, lengthof(contract_event_colnames),
+						 fcinfo->flinfo->fn_mcxt);
 	}
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))

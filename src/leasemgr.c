@@ -165,8 +165,8 @@ current_actor(PG_FUNCTION_ARGS)
 }
 
 void
-lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames, int ncols,
-				 MemoryContext cxt)
+lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames,
+				 const Oid *coltypes, int ncols, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	Relation	rel;
@@ -194,7 +194,20 @@ lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames
 	a->ncols = ncols;
 	a->attnums = palloc(sizeof(int) * ncols);
 	for (i = 0; i < ncols; i++)
+	{
+		Form_pg_attribute att;
+
 		a->attnums[i] = lm_attnum(rel, colnames[i]);
+		att = TupleDescAttr(desc, a->attnums[i] - 1);
+		if (att->atttypid != coltypes[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column %s.%s.%s has type %s; leasemgr writes %s",
+							LM_SCHEMA, relname, colnames[i], format_type_be(att->atttypid),
+							format_type_be(coltypes[i])),
+					 errhint("Restore the column's type: ALTER TABLE %s.%s ALTER COLUMN %s TYPE %s.",
+							 LM_SCHEMA, relname, colnames[i], format_type_be(coltypes[i]))));
+	}
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -203,12 +216,16 @@ lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames
 
 		for (j = 0; j < ncols && !ours; j++)
 			ours = a->attnums[j] == i + 1;
-		if (!ours && !att->attisdropped && att->attnotnull)
+		if (ours || att->attisdropped)
+			continue;
+		/* These inserts bypass the executor: an added column gets NULL, nothing else. */
+		if (att->attnotnull || att->atthasdef || att->attgenerated)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("column %s.%s.%s is NOT NULL and leasemgr does not fill it",
+					 errmsg("column %s.%s.%s needs a value leasemgr does not write",
 							LM_SCHEMA, relname, NameStr(att->attname)),
-					 errhint("Make the added column nullable, or drop it.")));
+					 errdetail("The column is NOT NULL, has a default or is generated; leasemgr's log rows leave columns it does not know NULL."),
+					 errhint("Make the added column a plain nullable column, or drop it.")));
 	}
 	a->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
 

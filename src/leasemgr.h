@@ -72,9 +72,13 @@ typedef struct LmAppender
 	MemoryContext row_cxt;		/* reset after every row */
 } LmAppender;
 
-/* cxt: memory living as long as the appender, e.g. the trigger's fn_mcxt. */
+/*
+ * colnames and coltypes: the caller's columns and the types of the Datums it writes (a column
+ * retyped by a DBA is an error, not a misread Datum). cxt: memory living as long as the
+ * appender, e.g. the trigger's fn_mcxt.
+ */
 extern void lm_appender_init(LmAppender *a, const char *relname, const char *const *colnames,
-							 int ncols, MemoryContext cxt);
+							 const Oid *coltypes, int ncols, MemoryContext cxt);
 /* values[0] is set to the next id. */
 extern void lm_append(LmAppender *a, Datum *values, bool *nulls);
 

@@ -44,6 +44,7 @@ visible_parks(PG_FUNCTION_ARGS)
 {
 	Relation	rel = table_open(lm_relid("park_grant"), AccessShareLock);
 	int			att_role = lm_attnum(rel, "role");
+	int			att_role_oid = lm_attnum(rel, "role_oid");
 	int			att_park = lm_attnum(rel, "park_id");
 	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
@@ -60,13 +61,14 @@ visible_parks(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 		Datum		name = slot_getattr(slot, att_role, &isnull);
-		Oid			role;
+		Datum		role = slot_getattr(slot, att_role_oid, &isnull);
 
-		/* Grants are kept by role name; a grant to a role that no longer exists is idle. */
-		if (isnull)
-			continue;
-		role = get_role_oid(NameStr(*DatumGetName(name)), true);
-		if (!OidIsValid(role) || !has_privs_of_role(user, role))
+		/*
+		 * The grant counts while the role it was written for still exists under that name:
+		 * a dropped role's grant does not pass to a new role of the same name.
+		 */
+		if (isnull || get_role_oid(NameStr(*DatumGetName(name)), true) != DatumGetObjectId(role) ||
+			!has_privs_of_role(user, DatumGetObjectId(role)))
 			continue;
 		if (n == cap)
 		{
@@ -77,7 +79,7 @@ visible_parks(PG_FUNCTION_ARGS)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 
 	qsort(parks, n, sizeof(int64), cmp_int64);
 	elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));

@@ -81,8 +81,8 @@ seqs() {
 }
 is "$(seqs $dst)" "$(seqs $src)" "every sequence continues where it was"
 
-grants=$(q -d $dst -c "SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_dump_reader'")
-is "$grants" "1" "park grants are back, by role"
+grants=$(q -d $dst -c "SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_dump_reader' AND role_oid = 'lm_dump_reader'::regrole")
+is "$grants" "1" "park grants are back, bound to the role of that name"
 
 # The restored database works: the rules hold and new rows do not collide.
 out=$(q -d $dst 2>&1 <<'SQL' || true

@@ -2,7 +2,7 @@
 -- the person, the login, the role, the program and the changed columns; nobody can change
 -- or forge the log.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 
 SET LOCAL application_name = 'audit-test-app';
 SET LOCAL leasemgr.actor = 'chen.jing@example.com';
@@ -120,9 +120,18 @@ SELECT lives_ok(format('UPDATE leasemgr.building SET name = ''Column dropped'' W
   'audited writes go on after the column is dropped again');
 ALTER TABLE leasemgr.audit_log ADD COLUMN must_fill text NOT NULL DEFAULT 'x';
 SELECT throws_ok(format('UPDATE leasemgr.building SET name = ''Not null'' WHERE park_id = %s', :park),
-  '55000', 'column leasemgr.audit_log.must_fill is NOT NULL and leasemgr does not fill it',
+  '55000', 'column leasemgr.audit_log.must_fill needs a value leasemgr does not write',
   'a NOT NULL column the log cannot fill is a clear error, not a silent NULL');
 ALTER TABLE leasemgr.audit_log DROP COLUMN must_fill;
+ALTER TABLE leasemgr.audit_log ADD COLUMN with_default text DEFAULT 'x';
+SELECT throws_ok(format('UPDATE leasemgr.building SET name = ''Default'' WHERE park_id = %s', :park),
+  '55000', NULL, 'so is a column with a default the log would not evaluate');
+ALTER TABLE leasemgr.audit_log DROP COLUMN with_default;
+ALTER TABLE leasemgr.audit_log ALTER COLUMN xact_id TYPE numeric;
+SELECT throws_ok(format('UPDATE leasemgr.building SET name = ''Retyped'' WHERE park_id = %s', :park),
+  '55000', 'column leasemgr.audit_log.xact_id has type numeric; leasemgr writes bigint',
+  'a retyped log column is a clear error, not a misread value');
+ALTER TABLE leasemgr.audit_log ALTER COLUMN xact_id TYPE bigint;
 DROP INDEX leasemgr.audit_log_t_partial, leasemgr.audit_log_t_expr;
 
 -- Nobody can forge an entry: no role has INSERT on the logs, not even the admin.

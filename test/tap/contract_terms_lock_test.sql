@@ -1,7 +1,7 @@
 -- What was submitted is what gets approved: terms and units change only in draft, stamps
 -- never by hand, the signed document never, and closed or cancelled contracts not at all.
 BEGIN;
-SELECT plan(60);
+SELECT plan(61);
 
 SELECT th.park('TL') AS park \gset
 SELECT th.park('TL2') AS park2 \gset
@@ -66,7 +66,10 @@ SELECT throws_ok(format('UPDATE leasemgr.contract SET state_since = now() - inte
 SELECT throws_ok(format('UPDATE leasemgr.contract SET signed_at = now() - interval ''1 day'' WHERE id = %s', :active), 'LM004', NULL,
   'signed_at changes only with the sign transition');
 SELECT throws_ok(format('UPDATE leasemgr.contract SET id = -1 WHERE id = %s', :active), '428C9', NULL,
-  'the id of a contract never changes (identity column)');
+  'an explicit id is refused by the identity column');
+SELECT th.draft(:park, 'TL-ID', '{}', '2025-01-01', '2025-12-31') AS id_draft \gset
+SELECT throws_ok(format('UPDATE leasemgr.contract SET id = DEFAULT WHERE id = %s', :id_draft), 'LM004',
+  'the id of contract TL-ID never changes', 'SET id = DEFAULT cannot give even a draft a new id');
 SELECT throws_ok(format('UPDATE leasemgr.contract SET terminated_on = ''2024-05-01'' WHERE id = %s', :active), 'LM004', NULL,
   'terminated_on changes only with the terminate transition');
 

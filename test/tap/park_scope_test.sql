@@ -112,14 +112,22 @@ SET ROLE lm_t_bi_a;
 SELECT is_empty('SELECT * FROM leasemgr.contract', 'after the revoke the reader sees no contract');
 RESET ROLE;
 
--- Grants are kept by role name: a dropped role's grant is idle, and can be revoked by name.
+-- A grant belongs to the role it was written for: dropped and re-created under the same name,
+-- or renamed, the role does not keep (or pass on) the park. Revoking works by name.
 CREATE ROLE lm_t_temp LOGIN IN ROLE leasemgr_reader;
 SELECT leasemgr.grant_park('lm_t_temp', :pa);
 DROP ROLE lm_t_temp;
-SELECT lives_ok('SELECT leasemgr.visible_parks()', 'visible_parks() skips a grant whose role is gone');
-SELECT is((SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_t_temp'), 1::bigint,
-  'the grant of a dropped role stays, by name');
-SELECT lives_ok(format('SELECT leasemgr.revoke_park(''lm_t_temp'', %s)', :pa), 'and can still be revoked by name');
+CREATE ROLE lm_t_temp LOGIN IN ROLE leasemgr_reader;
+SET ROLE lm_t_temp;
+SELECT is_empty('SELECT * FROM leasemgr.contract', 'a new role with a dropped role''s name does not inherit its park');
+RESET ROLE;
+CREATE ROLE lm_t_renamed LOGIN IN ROLE leasemgr_reader;
+SELECT leasemgr.grant_park('lm_t_renamed', :pa);
+ALTER ROLE lm_t_renamed RENAME TO lm_t_renamed2;
+SET ROLE lm_t_renamed2;
+SELECT is_empty('SELECT * FROM leasemgr.contract', 'a renamed role''s grant goes idle (grant it again under the new name)');
+RESET ROLE;
+SELECT lives_ok(format('SELECT leasemgr.revoke_park(''lm_t_temp'', %s)', :pa), 'a stale grant is revoked by name');
 SELECT is((SELECT count(*) FROM leasemgr.park_grant WHERE role = 'lm_t_temp'), 0::bigint, '... which removes it');
 
 -- A login with no leasemgr role gets nothing at all.
