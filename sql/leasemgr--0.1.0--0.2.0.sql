@@ -1,0 +1,4 @@
+-- leasemgr 0.1.0 -> 0.2.0: the billing engine (charges, bills, payments, late fees, reports).
+-- Every schema change of 0.2.0 is made here and in the domain files sql/NN_*.sql; the
+-- upgrade_path scenario checks that both give the same schema.
+\echo Use "ALTER EXTENSION leasemgr UPDATE TO '0.2.0'" to load this file. \quit
