@@ -11,10 +11,15 @@ OBJS = \
 	src/identity.o \
 	src/contract_fsm.o \
 	src/contract_unit.o \
+	src/contract_terms.o \
+	src/bill.o \
+	src/money.o \
 	src/audit.o \
 	src/security.o \
 	src/core/lm_identity.o \
-	src/core/lm_contract_states.o
+	src/core/lm_contract_states.o \
+	src/core/lm_calendar.o \
+	src/core/lm_schedule.o
 
 # The install script of the current version is assembled from the domain files in a fixed
 # order (their numeric prefixes). Released versions are frozen as sql/leasemgr--X.Y.Z.sql
@@ -22,6 +27,15 @@ OBJS = \
 SQL_PARTS   = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
 DATA_built  = leasemgr--$(EXTVERSION).sql
 DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasemgr--*.sql))
+
+# The upgrade from the last release to the version under development is assembled too: the
+# hand-written changes to existing objects (sql/upgrade/), then the domain files that are new
+# in this version, verbatim, so they cannot drift apart. freeze-release freezes it with the
+# install script.
+UPGRADE_FROM      = 0.1.0
+UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql
+UPGRADE_SCRIPT    = leasemgr--$(UPGRADE_FROM)--$(EXTVERSION).sql
+DATA_built       += $(UPGRADE_SCRIPT)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
 # -Wextra with the server headers: their inline functions leave parameters unused.
@@ -57,6 +71,9 @@ $(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h src/core/*.h)
 leasemgr--$(EXTVERSION).sql: $(SQL_PARTS) leasemgr.control
 	cat $(SQL_PARTS) > $@
 
+$(UPGRADE_SCRIPT): sql/upgrade/$(UPGRADE_FROM)--$(EXTVERSION).sql $(UPGRADE_NEW_PARTS)
+	cat $^ > $@
+
 .PHONY: demo test test-core clean-cluster installcheck-regress installcheck-isolation freeze-release
 
 # The two halves of installcheck, so test/tools/test.sh can report them apart.
@@ -78,9 +95,10 @@ test-core:
 
 # Freeze the current version's install script before starting the next version
 # (docs/development.md). Refuses to overwrite a frozen script.
-freeze-release: leasemgr--$(EXTVERSION).sql
+freeze-release: leasemgr--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
 	@test ! -e sql/leasemgr--$(EXTVERSION).sql || { echo "sql/leasemgr--$(EXTVERSION).sql is already frozen" >&2; false; }
 	cp leasemgr--$(EXTVERSION).sql sql/leasemgr--$(EXTVERSION).sql
+	cp $(UPGRADE_SCRIPT) sql/$(UPGRADE_SCRIPT)
 
 # Stop and remove the throwaway clusters of make demo and make test.
 clean-cluster:

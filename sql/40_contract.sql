@@ -35,6 +35,8 @@ CREATE TABLE leasemgr.contract (
   CONSTRAINT contract_signed_has_document CHECK (signed_at IS NULL OR document_sha256 IS NOT NULL),
   CONSTRAINT contract_renews_other CHECK (renews_contract_id <> id),
   CONSTRAINT contract_code_key UNIQUE (park_id, code),
+  -- The key charges, bills and payments refer to: their park is the contract's.
+  CONSTRAINT contract_park_key UNIQUE (id, park_id),
   -- The key contract_unit copies through its cascading foreign key.
   CONSTRAINT contract_lease_key UNIQUE (id, park_id, lease_range, is_live),
   CONSTRAINT contract_tenant_fk FOREIGN KEY (tenant_id, park_id) REFERENCES leasemgr.tenant (id, park_id)

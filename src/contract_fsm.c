@@ -72,6 +72,7 @@ typedef struct ContractCache
 	LmStatementCache base;
 	int			att[C__COUNT];
 	Oid			unit_key_index; /* contract_unit (contract_id, ...) for "has units" */
+	Oid			charge_index;	/* charge (contract_id) for "has charges" */
 } ContractCache;
 
 /* One row being checked: the rows before and after, and what the trigger changes. */
@@ -189,37 +190,38 @@ refuse_stamp(Check *k, int col)
 }
 
 /*
- * Does the contract have a unit? A direct probe of the contract_unit key index: this runs
- * for every submitted contract, and an SPI query per row would cost ten times as much.
+ * Does the contract have a row in a table that refers to it (a unit, a charge)? A direct
+ * probe of the table's index on contract_id: this runs for every submitted contract, and an
+ * SPI query per row would cost ten times as much.
  *
  * It reads the latest committed data, not the statement's snapshot: the UPDATE may have
- * waited for a transaction that removed the last unit (units lock their contract FOR SHARE),
- * and now that we hold the row no unit can come or go until we commit.
+ * waited for a transaction that removed the last unit or charge (they lock their contract
+ * FOR SHARE), and now that we hold the row none can come or go until we commit.
  */
 static bool
-contract_has_units(Check *k, Datum contract_id)
+contract_has_rows(Check *k, Datum contract_id, const char *relname, const char *indexname,
+				  Oid *index_cache)
 {
-	Relation	cu;
+	Relation	rel;
 	SysScanDesc scan;
 	ScanKeyData key;
 	Snapshot	snapshot;
 	bool		found;
 
-	if (!OidIsValid(k->cache->unit_key_index))
-		k->cache->unit_key_index = get_relname_relid("contract_unit_key",
-													  RelationGetNamespace(k->rel));
-	if (!OidIsValid(k->cache->unit_key_index))
-		elog(ERROR, "index leasemgr.contract_unit_key is missing");
+	if (!OidIsValid(*index_cache))
+		*index_cache = get_relname_relid(indexname, RelationGetNamespace(k->rel));
+	if (!OidIsValid(*index_cache))
+		elog(ERROR, "index leasemgr.%s is missing", indexname);
 
-	cu = table_open(lm_relid("contract_unit"), AccessShareLock);
+	rel = table_open(lm_relid(relname), AccessShareLock);
 	/* systable_beginscan maps heap attribute numbers to the index's columns. */
-	ScanKeyInit(&key, lm_attnum(cu, "contract_id"), BTEqualStrategyNumber, F_INT8EQ, contract_id);
+	ScanKeyInit(&key, lm_attnum(rel, "contract_id"), BTEqualStrategyNumber, F_INT8EQ, contract_id);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(cu, k->cache->unit_key_index, true, snapshot, 1, &key);
+	scan = systable_beginscan(rel, *index_cache, true, snapshot, 1, &key);
 	found = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	table_close(cu, NoLock);
+	table_close(rel, NoLock);
 	return found;
 }
 
@@ -309,12 +311,20 @@ apply_transition(Check *k, LmContractEvent ev)
 	switch (ev)
 	{
 		case LM_CE_SUBMIT:
-			if (!contract_has_units(k, lm_row_datum(&k->new, att[C_ID])))
+			if (!contract_has_rows(k, lm_row_datum(&k->new, att[C_ID]), "contract_unit",
+								   "contract_unit_key", &k->cache->unit_key_index))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_GUARD_FAILED),
 						 errmsg("contract %s cannot be submitted without a unit", code_of(k)),
 						 errdetail("A lease leases something: leasemgr.contract_unit has no row for this contract."),
 						 errhint("Add the units with INSERT INTO leasemgr.contract_unit (contract_id, unit_id) while the contract is a draft.")));
+			if (!contract_has_rows(k, lm_row_datum(&k->new, att[C_ID]), "charge",
+								   "charge_contract_idx", &k->cache->charge_index))
+				ereport(ERROR,
+						(errcode(ERRCODE_LM_GUARD_FAILED),
+						 errmsg("contract %s cannot be submitted without a charge", code_of(k)),
+						 errdetail("Nothing would ever be billed: leasemgr.charge has no row for this contract."),
+						 errhint("Add the rent and fees with INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) while the contract is a draft.")));
 			lm_edit(&k->edits, att[C_SUBMITTED_BY], CStringGetTextDatum(actor), false);
 			lm_edit(&k->edits, att[C_SUBMITTED_AT], now, false);
 			lm_edit(&k->edits, att[C_APPROVED_BY], (Datum) 0, true);

@@ -46,85 +46,6 @@ typedef struct UnitCache
 	Oid			booking_index;	/* the exclusion constraint's GiST index */
 } UnitCache;
 
-/* The contract a unit row belongs to, as the writer sees it. */
-typedef struct ContractFacts
-{
-	bool		found;
-	LmContractState state;
-	int64		park_id;
-	Datum		lease_range;
-	bool		is_live;
-	char	   *code;
-} ContractFacts;
-
-/*
- * Look the contract up, locked FOR SHARE: a concurrent submit of that contract waits for
- * this unit change (and sees it), instead of racing past it. Runs inside SPI.
- */
-static ContractFacts
-lookup_contract(Datum contract_id)
-{
-	static SPIPlanPtr plan = NULL;
-	ContractFacts f = {0};
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
-	char	   *state;
-
-	if (plan == NULL)
-	{
-		Oid			argtypes[1] = {INT8OID};
-
-		plan = lm_keep_plan("SELECT state, park_id, lease_range, is_live, code "
-							"FROM leasemgr.contract WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
-							1, argtypes);
-	}
-	if (SPI_execute_plan(plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "contract query failed");
-	if (SPI_processed == 0)
-		return f;
-
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	f.found = true;
-	f.code = SPI_getvalue(t, d, 5);
-	state = SPI_getvalue(t, d, 1);
-	if (state == NULL || lm_state_from_name(state) < 0)
-		elog(ERROR, "contract %s has an unknown state", f.code);
-	f.state = (LmContractState) lm_state_from_name(state);
-	f.park_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-	f.lease_range = SPI_datumTransfer(SPI_getbinval(t, d, 3, &isnull), false, -1);
-	f.is_live = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
-	return f;
-}
-
-static void
-refuse_unit_change(ContractFacts *f, const char *what)
-{
-	if (lm_state_is_final(f->state))
-		ereport(ERROR,
-				(errcode(ERRCODE_LM_READ_ONLY),
-				 errmsg("contract %s is %s and can no longer change", f->code,
-						lm_state_name(f->state)),
-				 errdetail("Cannot %s.", what),
-				 errhint("Closed and cancelled contracts are kept exactly as they ended.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_LM_TERMS_LOCKED),
-			 errmsg("the units of contract %s are locked", f->code),
-			 errdetail("Contract %s is %s; units and billable areas change only while the contract is a draft (cannot %s).",
-					   f->code, lm_state_name(f->state), what),
-			 errhint("Change a live contract through an amendment (leasemgr.amendment_open); a contract under review can be rejected back to draft first.")));
-}
-
-static void
-unit_row_not_found(const char *what, Datum id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_LM_NOT_FOUND),
-			 errmsg("%s %lld does not exist", what, (long long) DatumGetInt64(id)),
-			 errhint("Check the id; rows of parks you have not been granted are not visible to you.")));
-}
-
 /*
  * Is the unit held by another live contract for part of the range? A direct probe of the
  * exclusion constraint's own index (unit_id =, lease_range &&; partial on is_live), so a
@@ -211,7 +132,7 @@ explain_double_booking(Datum unit_id, Datum lease_range, Datum contract_id)
  * park. Returns its area, the default billable area.
  */
 static Datum
-check_unit_of_contract(Datum unit_id, ContractFacts *f)
+check_unit_of_contract(Datum unit_id, LmContractFacts *f)
 {
 	static SPIPlanPtr plan = NULL;
 	HeapTuple	t;
@@ -229,7 +150,7 @@ check_unit_of_contract(Datum unit_id, ContractFacts *f)
 	if (SPI_execute_plan(plan, &unit_id, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "unit query failed");
 	if (SPI_processed == 0)
-		unit_row_not_found("unit", unit_id);
+		lm_row_not_found("unit", unit_id);
 	t = SPI_tuptable->vals[0];
 	d = SPI_tuptable->tupdesc;
 	unit_park = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
@@ -260,7 +181,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	bool		spi = false;
 	bool		is_insert;
 	bool		is_delete;
-	ContractFacts f;
+	LmContractFacts f;
 	HeapTuple	result;
 
 	lm_check_trigger(fcinfo, "contract_unit_before_write", true, true);
@@ -285,10 +206,10 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	if (is_delete)
 	{
 		lm_spi_connect(&spi);
-		f = lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
+		f = lm_lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
 		/* Not found: the draft contract itself is being deleted and cascades here. */
 		if (f.found && f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, "remove a unit");
+			lm_refuse_term_change(&f, "units", "units and billable areas", "remove a unit");
 		result = old.tuple;
 	}
 	else if (!is_insert &&
@@ -335,19 +256,13 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 					 errhint("Delete it from the draft and insert a row for the other contract.")));
 
 		lm_spi_connect(&spi);
-		f = lookup_contract(contract_id);
+		f = lm_lookup_contract(contract_id);
 		if (!f.found)
-			unit_row_not_found("contract", contract_id);
+			lm_row_not_found("contract", contract_id);
 		if (f.state != LM_CS_DRAFT)
-			refuse_unit_change(&f, is_insert ? "add a unit" : "change a unit or its billable area");
-		if (!lm_row_null(&new, att[U_PARK_ID]) &&
-			DatumGetInt64(lm_row_datum(&new, att[U_PARK_ID])) != f.park_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_LM_PARK_MISMATCH),
-					 errmsg("park_id %s does not match the park of contract %s",
-							lm_row_text(&new, att[U_PARK_ID]), f.code),
-					 errdetail("Contract %s belongs to park %lld.", f.code, (long long) f.park_id),
-					 errhint("Leave park_id empty: it is taken from the contract.")));
+			lm_refuse_term_change(&f, "units", "units and billable areas",
+								  is_insert ? "add a unit" : "change a unit or its billable area");
+		lm_check_park_of_contract(&new, att[U_PARK_ID], &f);
 
 		area = check_unit_of_contract(lm_row_datum(&new, att[U_UNIT_ID]), &f);
 		lm_edit(&edits, att[U_PARK_ID], Int64GetDatum(f.park_id), false);

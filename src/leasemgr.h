@@ -33,6 +33,9 @@
 #define ERRCODE_LM_APPEND_ONLY				MAKE_SQLSTATE('L','M','0','1','0')
 #define ERRCODE_LM_INVALID_ARGUMENT			MAKE_SQLSTATE('L','M','0','1','1')
 #define ERRCODE_LM_INVALID_LEASE_DATES		MAKE_SQLSTATE('L','M','0','1','2')
+#define ERRCODE_LM_PRICE_INDEX_MISSING		MAKE_SQLSTATE('L','M','0','1','3')
+#define ERRCODE_LM_PAYMENT_CONFLICT			MAKE_SQLSTATE('L','M','0','1','4')
+#define ERRCODE_LM_INVALID_CHARGE			MAKE_SQLSTATE('L','M','0','1','5')
 
 #define LM_SCHEMA "leasemgr"
 
@@ -160,5 +163,54 @@ extern void lm_spi_connect(bool *connected);
 extern void lm_spi_finish(bool *connected);
 /* A prepared, kept plan; errors if the query does not prepare. */
 extern SPIPlanPtr lm_keep_plan(const char *sql, int nargs, Oid *argtypes);
+
+/* ---- contract_terms.c: rows that belong to a contract ------------------------- */
+
+/* A contract as a row that refers to it sees it (looked up FOR SHARE). */
+typedef struct LmContractFacts
+{
+	bool		found;
+	int			state;			/* LmContractState */
+	int64		park_id;
+	Datum		lease_range;
+	bool		is_live;
+	char	   *code;
+	DateADT		start_date;
+	DateADT		end_date;		/* the agreed end, not a termination date */
+} LmContractFacts;
+
+/*
+ * Look the contract up, locked FOR SHARE: a concurrent submit of that contract waits for
+ * the row change (and sees it) instead of racing past it. Runs inside SPI.
+ */
+extern LmContractFacts lm_lookup_contract(Datum contract_id);
+
+/*
+ * Refuse a change to a contract's terms: LM005 for a closed or cancelled contract, LM004
+ * otherwise. terms names them ("units", "charges"), editable what may change in draft.
+ */
+extern void lm_refuse_term_change(const LmContractFacts *f, const char *terms,
+								  const char *editable, const char *what) pg_attribute_noreturn();
+
+/* LM009 for a row that does not exist or is not visible. */
+extern void lm_row_not_found(const char *what, Datum id) pg_attribute_noreturn();
+
+/* LM007 when a row names a park other than its contract's. */
+extern void lm_check_park_of_contract(const LmRow *row, int park_att, const LmContractFacts *f);
+
+/* ---- money.c: exact arithmetic on numeric, and the one rounding function ---------- */
+struct NumericData;
+extern struct NumericData *lm_num(int64 v);
+extern struct NumericData *lm_num_mul(struct NumericData *a, struct NumericData *b);
+extern struct NumericData *lm_num_add(struct NumericData *a, struct NumericData *b);
+extern struct NumericData *lm_num_sub(struct NumericData *a, struct NumericData *b);
+extern int	lm_num_cmp(struct NumericData *a, struct NumericData *b);
+/* num / den (den > 0) rounded half-up (away from zero) to the cent. The only rounding of money. */
+extern struct NumericData *lm_money_round(struct NumericData *num, struct NumericData *den);
+/* 5,529.68: thousands separated, two decimals, for explanations. */
+extern char *lm_money_text(struct NumericData *amount);
+
+/* bill.c: true while leasemgr.bill_run writes bills with their totals. */
+extern bool lm_bill_run_writing;
 
 #endif							/* LEASEMGR_H */

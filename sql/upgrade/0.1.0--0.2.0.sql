@@ -2,3 +2,8 @@
 -- Every schema change of 0.2.0 is made here and in the domain files sql/NN_*.sql; the
 -- upgrade_path scenario checks that both give the same schema.
 \echo Use "ALTER EXTENSION leasemgr UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Contracts get the (id, park_id) key the billing tables refer to.
+ALTER TABLE leasemgr.contract ADD CONSTRAINT contract_park_key UNIQUE (id, park_id);
+
+-- What follows is appended by the Makefile: the domain files new in 0.2.0, verbatim.

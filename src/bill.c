@@ -1,0 +1,182 @@
+/*
+ * bill.c
+ *     The guards of the money ledgers: issued bill lines, payments and allocations never
+ *     change, and a bill's totals are never written by hand.
+ *
+ * A bill's amount is the sum of its lines and its paid the sum of the payments allocated to
+ * it; the triggers in sql/64_bills.sql keep them so. This file refuses every other change,
+ * for every writer: corrections are new adjustment lines, never edits.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+
+#include "leasemgr.h"
+
+PG_FUNCTION_INFO_V1(ledger_guard);
+PG_FUNCTION_INFO_V1(bill_before_write);
+
+bool		lm_bill_run_writing = false;
+
+/*
+ * BEFORE UPDATE OR DELETE FOR EACH ROW, or BEFORE TRUNCATE FOR EACH STATEMENT, on a ledger.
+ */
+Datum
+ledger_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger_guard: not called by trigger manager")));
+	op = TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) ? "TRUNCATE"
+		: TRIGGER_FIRED_BY_DELETE(td->tg_event) ? "DELETE"
+		: TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "UPDATE" : "INSERT";
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_APPEND_ONLY),
+			 errmsg("leasemgr.%s is a ledger: %s is not allowed",
+					RelationGetRelationName(td->tg_relation), op),
+			 errdetail("Issued bill lines, payments and their allocations are kept exactly as recorded, for every role."),
+			 errhint("Correct a bill with an adjustment line; a payment recorded in error is reversed by a new entry, not deleted.")));
+	PG_RETURN_NULL();
+}
+
+enum
+{
+	B_ID, B_PARK_ID, B_CONTRACT_ID, B_PERIOD, B_ISSUED_ON, B_DUE_ON, B_AMOUNT, B_PAID,
+	B_VOIDED_AT, B_VOID_REASON, B_ISSUED_BY, B__COUNT
+};
+static const char *const bill_colnames[B__COUNT] = {
+	"id", "park_id", "contract_id", "period", "issued_on", "due_on", "amount", "paid",
+	"voided_at", "void_reason", "issued_by"
+};
+
+typedef struct BillCache
+{
+	LmStatementCache base;
+	int			att[B__COUNT];
+} BillCache;
+
+static bool
+numeric_is_zero(Datum n)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, n,
+											 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) == 0;
+}
+
+/* The sum the column must equal: of the bill's lines, or of its allocations. */
+static void
+check_total(const LmRow *row, int id_att, int att, const char *column, const char *sql)
+{
+	Datum		id = lm_row_datum(row, id_att);
+	Datum		total;
+	bool		isnull;
+	Oid			argtype = INT8OID;
+
+	if (SPI_execute_with_args(sql, 1, &argtype, &id, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bill total query failed");
+	total = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, lm_row_datum(row, att), total)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("bill.%s is a total and cannot be set to %s", column, lm_row_text(row, att)),
+				 errdetail("The %s of bill %s add up to %s.",
+						   strcmp(column, "amount") == 0 ? "lines" : "payment allocations",
+						   lm_row_text(row, id_att),
+						   DatumGetCString(DirectFunctionCall1(numeric_out, total))),
+				 errhint("Add an adjustment line or record a payment; the totals follow.")));
+}
+
+/*
+ * BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.bill FOR EACH ROW.
+ */
+Datum
+bill_before_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	BillCache  *cache;
+	bool		fresh;
+	LmRow		old = {0};
+	LmRow		new = {0};
+	const int  *att;
+	bool		spi = false;
+	int			i;
+
+	lm_check_trigger(fcinfo, "bill_before_write", true, true);
+	rel = td->tg_relation;
+	cache = lm_statement_cache(fcinfo, rel, sizeof(BillCache), &fresh);
+	if (fresh)
+		lm_resolve_columns(rel, bill_colnames, B__COUNT, cache->att);
+	att = cache->att;
+
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("bills are never deleted"),
+				 errdetail("Bill %lld was issued and stays on record.",
+						   (long long) DatumGetInt64(heap_getattr(td->tg_trigtuple, att[B_ID],
+																  RelationGetDescr(rel), &fresh))),
+				 errhint("Void an unpaid bill with leasemgr.void_bill, or correct it with an adjustment line.")));
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		if (lm_is_owner_copy(rel) || lm_bill_run_writing)
+			return PointerGetDatum(td->tg_trigtuple);
+		lm_row_init(&new, td->tg_trigtuple, RelationGetDescr(rel));
+		if (!lm_row_null(&new, att[B_AMOUNT]) && !numeric_is_zero(lm_row_datum(&new, att[B_AMOUNT])))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_APPEND_ONLY),
+					 errmsg("a new bill starts with amount 0, not %s", lm_row_text(&new, att[B_AMOUNT])),
+					 errdetail("A bill's amount is the sum of its lines."),
+					 errhint("Insert the bill, then its lines: the amount follows. leasemgr.bill_run does both.")));
+		if (!lm_row_null(&new, att[B_PAID]) && !numeric_is_zero(lm_row_datum(&new, att[B_PAID])))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_APPEND_ONLY),
+					 errmsg("a new bill starts unpaid"),
+					 errdetail("A bill's paid is the sum of the payments allocated to it."),
+					 errhint("Record payments with leasemgr.record_payment.")));
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+
+	lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
+	lm_row_init(&new, td->tg_newtuple, RelationGetDescr(rel));
+	for (i = 0; i < B__COUNT; i++)
+	{
+		if (i == B_AMOUNT || i == B_PAID || !lm_row_changed(&old, &new, att[i]))
+			continue;
+		/* Voiding: once, with a reason (the CHECK requires it unpaid). */
+		if ((i == B_VOIDED_AT || i == B_VOID_REASON) && lm_row_null(&old, att[B_VOIDED_AT]))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("bill.%s cannot change once the bill is issued", bill_colnames[i]),
+				 errdetail("Bill %s: %s was %s.", lm_row_text(&old, att[B_ID]), bill_colnames[i],
+						   lm_row_text(&old, att[i])),
+				 errhint("Bills are corrected by adjustment lines, never edited.")));
+	}
+	if (lm_row_changed(&old, &new, att[B_AMOUNT]))
+	{
+		lm_spi_connect(&spi);
+		check_total(&new, att[B_ID], att[B_AMOUNT], "amount",
+					"SELECT COALESCE(pg_catalog.sum(amount), 0) FROM leasemgr.bill_line "
+					"WHERE bill_id OPERATOR(pg_catalog.=) $1");
+	}
+	if (lm_row_changed(&old, &new, att[B_PAID]))
+	{
+		lm_spi_connect(&spi);
+		check_total(&new, att[B_ID], att[B_PAID], "paid",
+					"SELECT COALESCE(pg_catalog.sum(amount), 0) FROM leasemgr.payment_allocation "
+					"WHERE bill_id OPERATOR(pg_catalog.=) $1");
+	}
+	lm_spi_finish(&spi);
+	return PointerGetDatum(td->tg_newtuple);
+}

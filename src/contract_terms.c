@@ -1,0 +1,447 @@
+/*
+ * contract_terms.c
+ *     Rows that belong to a contract: its charges, free-rent periods and turnover reports.
+ *     They take their park from the contract, stay within its lease, and (charges and free
+ *     rent, which are terms) change only while the contract is a draft.
+ *
+ * The lookup of the contract is shared with contract_unit.c. It locks the contract FOR SHARE,
+ * so a submit running at the same moment waits for the term change and then sees it.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/rangetypes.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "leasemgr.h"
+#include "lm_calendar.h"
+#include "lm_contract_states.h"
+
+PG_FUNCTION_INFO_V1(contract_term_before_write);
+
+LmContractFacts
+lm_lookup_contract(Datum contract_id)
+{
+	static SPIPlanPtr plan = NULL;
+	LmContractFacts f = {0};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	char	   *state;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT state, park_id, lease_range, is_live, code, start_date, end_date "
+							"FROM leasemgr.contract WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
+							1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "contract query failed");
+	if (SPI_processed == 0)
+		return f;
+
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	f.found = true;
+	f.code = SPI_getvalue(t, d, 5);
+	state = SPI_getvalue(t, d, 1);
+	if (state == NULL || lm_state_from_name(state) < 0)
+		elog(ERROR, "contract %s has an unknown state", f.code);
+	f.state = lm_state_from_name(state);
+	f.park_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+	f.lease_range = SPI_datumTransfer(SPI_getbinval(t, d, 3, &isnull), false, -1);
+	f.is_live = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	f.start_date = DatumGetDateADT(SPI_getbinval(t, d, 6, &isnull));
+	f.end_date = DatumGetDateADT(SPI_getbinval(t, d, 7, &isnull));
+	return f;
+}
+
+void
+lm_refuse_term_change(const LmContractFacts *f, const char *terms, const char *editable,
+					  const char *what)
+{
+	if (lm_state_is_final((LmContractState) f->state))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_READ_ONLY),
+				 errmsg("contract %s is %s and can no longer change", f->code,
+						lm_state_name((LmContractState) f->state)),
+				 errdetail("Cannot %s.", what),
+				 errhint("Closed and cancelled contracts are kept exactly as they ended.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_TERMS_LOCKED),
+			 errmsg("the %s of contract %s are locked", terms, f->code),
+			 errdetail("Contract %s is %s; %s change only while the contract is a draft (cannot %s).",
+					   f->code, lm_state_name((LmContractState) f->state), editable, what),
+			 errhint("Change a live contract through an amendment (leasemgr.amendment_open); a contract under review can be rejected back to draft first.")));
+}
+
+void
+lm_row_not_found(const char *what, Datum id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_NOT_FOUND),
+			 errmsg("%s %lld does not exist", what, (long long) DatumGetInt64(id)),
+			 errhint("Check the id; rows of parks you have not been granted are not visible to you.")));
+}
+
+void
+lm_check_park_of_contract(const LmRow *row, int park_att, const LmContractFacts *f)
+{
+	if (!lm_row_null(row, park_att) &&
+		DatumGetInt64(lm_row_datum(row, park_att)) != f->park_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PARK_MISMATCH),
+				 errmsg("park_id %s does not match the park of contract %s",
+						lm_row_text(row, park_att), f->code),
+				 errdetail("Contract %s belongs to park %lld.", f->code, (long long) f->park_id),
+				 errhint("Leave park_id empty: it is taken from the contract.")));
+}
+
+/* ---- the trigger ---------------------------------------------------------------- */
+
+typedef enum TermTable
+{
+	TT_CHARGE,
+	TT_FREE_RENT,
+	TT_TURNOVER
+} TermTable;
+
+/* Columns of all three tables; a table lacks some (attnum 0). */
+enum
+{
+	T_ID, T_PARK_ID, T_CONTRACT_ID,
+	/* charge */
+	T_BASIS, T_RATE, T_BREAKPOINT, T_VALID_FROM, T_VALID_TO, T_CYCLE, T_ESCALATION,
+	T_ANCHOR, T_CPI_SERIES, T_CPI_BASE, T_CPI_LAG,
+	/* free_rent_period */
+	T_DAYS,
+	/* turnover_report */
+	T_MONTH,
+	T__COUNT
+};
+static const char *const term_colnames[T__COUNT] = {
+	"id", "park_id", "contract_id",
+	"basis", "rate", "breakpoint", "valid_from", "valid_to", "cycle_months", "escalation",
+	"escalation_anchor", "cpi_series", "cpi_base_month", "cpi_lag_months",
+	"days", "month"
+};
+
+typedef struct TermCache
+{
+	LmStatementCache base;
+	TermTable	table;
+	int			att[T__COUNT];
+} TermCache;
+
+static TermCache *
+term_cache(FunctionCallInfo fcinfo, Relation rel)
+{
+	bool		fresh;
+	TermCache  *cache = lm_statement_cache(fcinfo, rel, sizeof(TermCache), &fresh);
+	const char *name = RelationGetRelationName(rel);
+	int			first,
+				last,
+				i;
+
+	if (!fresh)
+		return cache;
+	if (strcmp(name, "charge") == 0)
+		cache->table = TT_CHARGE, first = T_BASIS, last = T_CPI_LAG;
+	else if (strcmp(name, "free_rent_period") == 0)
+		cache->table = TT_FREE_RENT, first = last = T_DAYS;
+	else if (strcmp(name, "turnover_report") == 0)
+		cache->table = TT_TURNOVER, first = last = T_MONTH;
+	else
+		elog(ERROR, "contract_term_before_write does not apply to table %s", name);
+	for (i = 0; i < T__COUNT; i++)
+		cache->att[i] = (i <= T_CONTRACT_ID || (i >= first && i <= last))
+			? lm_attnum(rel, term_colnames[i]) : 0;
+	return cache;
+}
+
+static const char *
+table_terms(TermTable t)
+{
+	return t == TT_CHARGE ? "charges" : t == TT_FREE_RENT ? "free-rent periods" : "turnover reports";
+}
+
+/* Dates a term must lie in: the agreed lease, start_date through end_date. */
+static void
+check_within_lease(const LmContractFacts *f, DateADT from, DateADT to, const char *what)
+{
+	if (from < f->start_date || to > f->end_date)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_LEASE_DATES),
+				 errmsg("%s %s..%s is outside the lease of contract %s", what,
+						lm_date_text(from), lm_date_text(to), f->code),
+				 errdetail("Contract %s runs from %s to %s inclusive.", f->code,
+						   lm_date_text(f->start_date), lm_date_text(f->end_date)),
+				 errhint("Give dates within the lease.")));
+}
+
+static void
+refuse_charge(const char *msg, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_INVALID_CHARGE),
+			 errmsg("%s", msg), errdetail("%s", detail), errhint("%s", hint)));
+}
+
+/* The index value of one month must exist (LM013). */
+static void
+check_price_index(Datum series, DateADT month, const char *why)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, DATEOID};
+
+		plan = lm_keep_plan("SELECT FROM leasemgr.price_index WHERE series OPERATOR(pg_catalog.=) $1 "
+							"AND month OPERATOR(pg_catalog.=) $2", 2, argtypes);
+	}
+	args[0] = series;
+	args[1] = DateADTGetDatum(month);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "price index query failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
+				 errmsg("price index %s has no value for %s", TextDatumGetCString(series),
+						lm_date_text(month)),
+				 errdetail("%s", why),
+				 errhint("Load the month into leasemgr.price_index (series, month, value) first.")));
+}
+
+/* Defaults and checks of a charge row; the table's CHECK constraints back them up. */
+static void
+check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edits)
+{
+	DateADT		from,
+				to;
+	char	   *basis = TextDatumGetCString(lm_row_datum(new, att[T_BASIS]));
+	char	   *escalation = lm_row_null(new, att[T_ESCALATION]) ? "none"
+		: TextDatumGetCString(lm_row_datum(new, att[T_ESCALATION]));
+	bool		turnover = strcmp(basis, "turnover_pct") == 0;
+
+	if (!lm_row_null(new, att[T_RATE]) &&
+		DatumGetBool(DirectFunctionCall2(numeric_le, lm_row_datum(new, att[T_RATE]),
+										 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+		refuse_charge(psprintf("the rate of a charge must be greater than zero, not %s",
+							   lm_row_text(new, att[T_RATE])),
+					  "A charge bills rate x its basis; a rate of zero or less bills nothing or pays the tenant.",
+					  "Days that cost nothing are a free-rent period (leasemgr.free_rent_period); a credit is an adjustment.");
+	if (!lm_row_null(new, att[T_CYCLE]))
+	{
+		int			cycle = DatumGetInt32(lm_row_datum(new, att[T_CYCLE]));
+
+		if (cycle != 1 && cycle != 3 && cycle != 6 && cycle != 12)
+			refuse_charge(psprintf("a billing cycle of %d months is not supported", cycle),
+						  "Charges are billed monthly, quarterly, half-yearly or yearly.",
+						  "Set cycle_months to 1, 3, 6 or 12.");
+	}
+	if (turnover && lm_row_null(new, att[T_BREAKPOINT]))
+		lm_edit(edits, att[T_BREAKPOINT], DirectFunctionCall1(int4_numeric, Int32GetDatum(0)), false);
+
+	from = lm_row_null(new, att[T_VALID_FROM]) ? f->start_date
+		: DatumGetDateADT(lm_row_datum(new, att[T_VALID_FROM]));
+	to = lm_row_null(new, att[T_VALID_TO]) ? f->end_date
+		: DatumGetDateADT(lm_row_datum(new, att[T_VALID_TO]));
+	if (to < from)
+		refuse_charge(psprintf("a charge cannot end (%s) before it starts (%s)", lm_date_text(to),
+							   lm_date_text(from)),
+					  "valid_from and valid_to are the first and last day charged, inclusive.",
+					  "Leave them empty to charge the whole lease.");
+	check_within_lease(f, from, to, "charge period");
+	lm_edit(edits, att[T_VALID_FROM], DateADTGetDatum(from), false);
+	lm_edit(edits, att[T_VALID_TO], DateADTGetDatum(to), false);
+
+	if (strcmp(escalation, "none") != 0)
+	{
+		DateADT		anchor = lm_row_null(new, att[T_ANCHOR]) ? from
+			: DatumGetDateADT(lm_row_datum(new, att[T_ANCHOR]));
+
+		lm_edit(edits, att[T_ANCHOR], DateADTGetDatum(anchor), false);
+		if (strcmp(escalation, "cpi") == 0 && !lm_row_null(new, att[T_CPI_SERIES]))
+		{
+			int			lag = lm_row_null(new, att[T_CPI_LAG]) ? 0
+				: DatumGetInt32(lm_row_datum(new, att[T_CPI_LAG]));
+			DateADT		base = lm_row_null(new, att[T_CPI_BASE])
+				? lm_add_months(lm_month_start(anchor), -lag)
+				: DatumGetDateADT(lm_row_datum(new, att[T_CPI_BASE]));
+
+			lm_edit(edits, att[T_CPI_BASE], DateADTGetDatum(base), false);
+			check_price_index(lm_row_datum(new, att[T_CPI_SERIES]), base,
+							  "CPI escalation divides by the index of the base month, so it must be known when the charge is entered.");
+		}
+	}
+}
+
+/* Has a turnover month been billed already? Then its report is part of a bill. */
+static bool
+turnover_month_billed(Datum contract_id, Datum month)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2] = {contract_id, month};
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, DATEOID};
+
+		plan = lm_keep_plan("SELECT FROM leasemgr.bill_line l JOIN leasemgr.charge c ON c.id OPERATOR(pg_catalog.=) l.charge_id "
+							"WHERE c.contract_id OPERATOR(pg_catalog.=) $1 AND c.basis OPERATOR(pg_catalog.=) 'turnover_pct' "
+							"AND l.line_type OPERATOR(pg_catalog.=) 'charge' "
+							"AND l.period_start OPERATOR(pg_catalog.>=) $2 "
+							"AND l.period_start OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)",
+							2, argtypes);
+	}
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "turnover query failed");
+	return SPI_processed > 0;
+}
+
+static void
+check_turnover_report(const LmRow *row, const int *att, const LmContractFacts *f, bool changing)
+{
+	Datum		month = lm_row_datum(row, att[T_MONTH]);
+
+	if (!lm_row_null(row, att[T_MONTH]) &&
+		turnover_month_billed(lm_row_datum(row, att[T_CONTRACT_ID]), month))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_TERMS_LOCKED),
+				 errmsg("the turnover of %s for contract %s is billed already",
+						lm_date_text(DatumGetDateADT(month)), f->code),
+				 errdetail("Cannot %s a sales report that a bill line was computed from.",
+						   changing ? "change" : "remove"),
+				 errhint("Correct the bill with an adjustment line instead.")));
+}
+
+/*
+ * BEFORE INSERT OR UPDATE OR DELETE ON charge, free_rent_period, turnover_report FOR EACH ROW.
+ */
+Datum
+contract_term_before_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TermCache  *cache;
+	const int  *att;
+	LmRow		old = {0};
+	LmRow		new = {0};
+	LmEdits		edits = {.cxt = CurrentMemoryContext};
+	bool		spi = false;
+	bool		is_insert,
+				is_delete;
+	LmContractFacts f;
+	HeapTuple	result;
+	const char *terms;
+
+	lm_check_trigger(fcinfo, "contract_term_before_write", true, true);
+	rel = td->tg_relation;
+	cache = term_cache(fcinfo, rel);
+	att = cache->att;
+	terms = table_terms(cache->table);
+	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
+	is_delete = TRIGGER_FIRED_BY_DELETE(td->tg_event);
+
+	if (is_insert && lm_is_owner_copy(rel))
+		return PointerGetDatum(td->tg_trigtuple);
+	if (!is_insert)
+		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
+	if (!is_delete)
+		lm_row_init(&new, is_insert ? td->tg_trigtuple : td->tg_newtuple, RelationGetDescr(rel));
+
+	lm_spi_connect(&spi);
+	if (is_delete)
+	{
+		f = lm_lookup_contract(lm_row_datum(&old, att[T_CONTRACT_ID]));
+		/* Not found: the draft contract itself is being deleted and cascades here. */
+		if (f.found)
+		{
+			if (cache->table == TT_TURNOVER)
+			{
+				if (lm_state_is_final((LmContractState) f.state))
+					lm_refuse_term_change(&f, terms, "reports", "remove a turnover report");
+				check_turnover_report(&old, att, &f, false);
+			}
+			else if (f.state != LM_CS_DRAFT)
+				lm_refuse_term_change(&f, terms, terms, "remove one");
+		}
+		result = old.tuple;
+	}
+	else
+	{
+		Datum		contract_id = lm_row_datum(&new, att[T_CONTRACT_ID]);
+
+		if (!is_insert && (lm_row_changed(&old, &new, att[T_CONTRACT_ID]) ||
+						   lm_row_changed(&old, &new, att[T_ID])))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_TERMS_LOCKED),
+					 errmsg("a row of leasemgr.%s cannot move to another contract or id",
+							RelationGetRelationName(rel)),
+					 errdetail("Row %s belongs to contract %s.",
+							   lm_row_text(&old, att[T_ID]), lm_row_text(&old, att[T_CONTRACT_ID])),
+					 errhint("Delete it and insert a row for the other contract.")));
+		if (lm_row_null(&new, att[T_CONTRACT_ID]))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+					 errmsg("a row of leasemgr.%s needs a contract_id", RelationGetRelationName(rel)),
+					 errhint("Name the contract it belongs to.")));
+		f = lm_lookup_contract(contract_id);
+		if (!f.found)
+			lm_row_not_found("contract", contract_id);
+
+		if (cache->table == TT_TURNOVER)
+		{
+			if (lm_state_is_final((LmContractState) f.state))
+				lm_refuse_term_change(&f, terms, "reports", "report turnover");
+			if (!is_insert)
+				check_turnover_report(&old, att, &f, true);
+			if (!lm_row_null(&new, att[T_MONTH]))
+			{
+				DateADT		m = DatumGetDateADT(lm_row_datum(&new, att[T_MONTH]));
+
+				/* The month must share at least a day with the lease. */
+				if (lm_add_months(m, 1) - 1 < f.start_date || m > f.end_date)
+					check_within_lease(&f, m, lm_add_months(m, 1) - 1, "turnover month");
+			}
+		}
+		else
+		{
+			if (f.state != LM_CS_DRAFT)
+				lm_refuse_term_change(&f, terms, terms, is_insert ? "add one" : "change one");
+			if (cache->table == TT_CHARGE)
+				check_charge(&new, att, &f, &edits);
+			else if (!lm_row_null(&new, att[T_DAYS]))
+			{
+				RangeType  *days = DatumGetRangeTypeP(lm_row_datum(&new, att[T_DAYS]));
+				TypeCacheEntry *tc = lookup_type_cache(RangeTypeGetOid(days), TYPECACHE_RANGE_INFO);
+				RangeBound	lo,
+							hi;
+				bool		empty;
+
+				range_deserialize(tc, days, &lo, &hi, &empty);
+				if (!empty && !lo.infinite && !hi.infinite)
+					check_within_lease(&f, DatumGetDateADT(lo.val),
+									   DatumGetDateADT(hi.val) - (hi.inclusive ? 0 : 1),
+									   "free-rent period");
+			}
+		}
+		lm_check_park_of_contract(&new, att[T_PARK_ID], &f);
+		lm_edit(&edits, att[T_PARK_ID], Int64GetDatum(f.park_id), false);
+		result = lm_edits_apply(&edits, new.tuple, new.desc);
+	}
+	lm_spi_finish(&spi);
+	return PointerGetDatum(result);
+}
