@@ -14,6 +14,8 @@ OBJS = \
 	src/contract_terms.o \
 	src/bill.o \
 	src/money.o \
+	src/billing.o \
+	src/bill_run.o \
 	src/audit.o \
 	src/security.o \
 	src/core/lm_identity.o \

@@ -153,6 +153,35 @@ CREATE TRIGGER contract_term_before_write BEFORE INSERT OR UPDATE OR DELETE ON l
 CREATE TRIGGER contract_term_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.turnover_report
   FOR EACH ROW EXECUTE FUNCTION leasemgr.contract_term_before_write();
 
+-- What the terms come to.
+
+CREATE FUNCTION leasemgr.compute_charges(contract_id bigint, from_date date, to_date date)
+  RETURNS TABLE (charge_id bigint, kind text, period_start date, period_end date, amount numeric,
+                 explain text)
+  AS 'MODULE_PATHNAME', 'compute_charges'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION leasemgr.compute_charges(bigint, date, date) IS
+  'What a contract''s charges come to, without writing anything: one row per charge per billing period (cut where the rate steps) overlapping from_date..to_date, with the amount rounded once to the cent and the calculation in words. A turnover month without a sales report has a NULL amount. Works for drafts too.';
+
+CREATE FUNCTION leasemgr.rent_start_date(contract_id bigint) RETURNS date
+  LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.min(x.day)
+    FROM (SELECT ch.valid_from AS day FROM leasemgr.charge ch
+           WHERE ch.contract_id = rent_start_date.contract_id AND ch.kind = 'rent'
+          UNION ALL
+          SELECT pg_catalog.upper(f.days) FROM leasemgr.free_rent_period f
+           WHERE f.contract_id = rent_start_date.contract_id AND 'rent' = ANY (f.kinds)) x
+   WHERE EXISTS (SELECT FROM leasemgr.charge ch
+                  WHERE ch.contract_id = rent_start_date.contract_id AND ch.kind = 'rent'
+                    AND x.day BETWEEN ch.valid_from AND ch.valid_to)
+     AND NOT EXISTS (SELECT FROM leasemgr.free_rent_period f
+                      WHERE f.contract_id = rent_start_date.contract_id AND 'rent' = ANY (f.kinds)
+                        AND f.days @> x.day);
+END;
+COMMENT ON FUNCTION leasemgr.rent_start_date(bigint) IS
+  'The rent start date (计租起始日): the first day rent is charged, i.e. the first day of a rent charge that no free-rent period covers; not the signing date nor necessarily the lease start. NULL without a rent charge.';
+
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.price_index
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row('-');
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.charge
@@ -194,7 +223,10 @@ GRANT SELECT ON leasemgr.price_index, leasemgr.charge, leasemgr.free_rent_period
 GRANT INSERT, UPDATE, DELETE ON leasemgr.charge, leasemgr.free_rent_period, leasemgr.turnover_report
   TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.price_index TO leasemgr_finance;
-REVOKE ALL ON FUNCTION leasemgr.contract_term_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION leasemgr.contract_term_before_write(), leasemgr.compute_charges(bigint, date, date),
+  leasemgr.rent_start_date(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.compute_charges(bigint, date, date), leasemgr.rent_start_date(bigint)
+  TO leasemgr_reader;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.price_index', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.charge', '');

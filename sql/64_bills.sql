@@ -119,6 +119,16 @@ COMMENT ON FUNCTION leasemgr.bill_before_write() IS
 CREATE TRIGGER bill_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.bill
   FOR EACH ROW EXECUTE FUNCTION leasemgr.bill_before_write();
 
+-- The bill run.
+
+CREATE FUNCTION leasemgr.bill_run(period_month date, park_id bigint DEFAULT NULL)
+  RETURNS TABLE (bills_created integer, lines_created integer, skipped_frozen integer,
+                 skipped_already_billed integer, amount numeric)
+  AS 'MODULE_PATHNAME', 'bill_run'
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION leasemgr.bill_run(date, bigint) IS
+  'Bills every billable contract (active; expired, terminated or moving out for days of their lease not yet billed) of the park, or of every park you see, for all charge periods that fall due in period_month or earlier and are not billed yet. Each period is billed exactly once, however often and however concurrently it runs. Contracts frozen by an amendment are skipped and counted. Returns what it did.';
+
 CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.bill
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
 
@@ -138,7 +148,9 @@ REVOKE ALL ON leasemgr.bill, leasemgr.bill_line FROM PUBLIC;
 GRANT SELECT ON leasemgr.bill, leasemgr.bill_line TO leasemgr_reader;
 GRANT INSERT, UPDATE ON leasemgr.bill TO leasemgr_finance;
 GRANT INSERT ON leasemgr.bill_line TO leasemgr_finance;
-REVOKE ALL ON FUNCTION leasemgr.bill_line_totals(), leasemgr.ledger_guard(), leasemgr.bill_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION leasemgr.bill_line_totals(), leasemgr.ledger_guard(), leasemgr.bill_before_write(),
+  leasemgr.bill_run(date, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.bill_run(date, bigint) TO leasemgr_finance;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.bill', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.bill_id_seq', '');

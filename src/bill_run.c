@@ -1,0 +1,617 @@
+/*
+ * bill_run.c
+ *     leasemgr.bill_run: bill every billable contract for the periods due by a month,
+ *     exactly once, however many runs there are and whenever they run.
+ *
+ * Exactly once is held by the unique index bill_line_charge_once (charge_id, period_start),
+ * not by a lock: two runs at the same moment compute the same lines, and the second one's
+ * INSERT ... ON CONFLICT DO NOTHING waits for the first and then adds nothing. A run also
+ * bills what earlier runs could not (a missed month, a late turnover report): each charge
+ * resumes after its last billed period.
+ *
+ * The contracts are read through two cursors ordered by contract (charges with their
+ * contract; free-rent periods) and billed in batches: a batch is computed in memory, then
+ * written with one INSERT of bills and one of lines (arrays unnested), so memory stays flat
+ * and the statements are few, whatever the number of contracts.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "leasemgr.h"
+#include "billing.h"
+#include "lm_calendar.h"
+#include "lm_schedule.h"
+
+PG_FUNCTION_INFO_V1(bill_run);
+
+#define BATCH_CONTRACTS 1000
+#define FETCH_ROWS 2000
+
+/* Bills and lines of one batch, column by column (they are sent as arrays). */
+typedef struct Batch
+{
+	int			nbills;
+	int			maxbills;
+	Datum	   *bill_park;
+	Datum	   *bill_contract;
+	Datum	   *bill_due;
+	Datum	   *bill_amount;
+	int			nlines;
+	int			maxlines;
+	Datum	   *line_park;
+	Datum	   *line_contract;
+	Datum	   *line_charge;
+	Datum	   *line_kind;
+	Datum	   *line_start;
+	Datum	   *line_end;
+	Datum	   *line_amount;
+	Datum	   *line_explain;
+} Batch;
+
+typedef struct Run
+{
+	DateADT		period;			/* the billing month (first day) */
+	DateADT		issued_on;
+	Datum		park;			/* NULL: every visible park */
+	bool		park_null;
+	Datum		actor;
+	MemoryContext run_cxt;		/* the call's: results */
+	MemoryContext batch_cxt;	/* reset after every batch */
+	MemoryContext contract_cxt; /* reset after every contract */
+	Batch		b;
+	/* the contract being billed */
+	Numeric		contract_total;
+	int			contract_lines;
+	int			contract_due_day;
+	/* results */
+	int			bills_created;
+	int			lines_created;
+	int			skipped_already_billed;
+	Numeric		amount;
+} Run;
+
+static void
+batch_reset(Batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static Datum *
+grow(Datum *a, int n, int newmax)
+{
+	return a == NULL ? palloc(sizeof(Datum) * newmax) : repalloc(a, sizeof(Datum) * newmax);
+}
+
+static bool
+run_keep_going(void *arg, const LmPeriod *p)
+{
+	return p->bill_month <= ((Run *) arg)->period;
+}
+
+/* A line of the contract being billed: into the batch (batch memory). */
+static bool
+run_emit(void *arg, LmContractTerms *c, const LmLine *line)
+{
+	Run		   *r = arg;
+	Batch	   *b = &r->b;
+	MemoryContext old;
+
+	/* A turnover month not reported yet: it and the months after it wait. */
+	if (line->amount == NULL)
+		return false;
+	old = MemoryContextSwitchTo(r->batch_cxt);
+	if (b->nlines == b->maxlines)
+	{
+		int			m = Max(64, b->maxlines * 2);
+
+		b->line_park = grow(b->line_park, b->nlines, m);
+		b->line_contract = grow(b->line_contract, b->nlines, m);
+		b->line_charge = grow(b->line_charge, b->nlines, m);
+		b->line_kind = grow(b->line_kind, b->nlines, m);
+		b->line_start = grow(b->line_start, b->nlines, m);
+		b->line_end = grow(b->line_end, b->nlines, m);
+		b->line_amount = grow(b->line_amount, b->nlines, m);
+		b->line_explain = grow(b->line_explain, b->nlines, m);
+		b->maxlines = m;
+	}
+	b->line_park[b->nlines] = Int64GetDatum(c->park_id);
+	b->line_contract[b->nlines] = Int64GetDatum(c->id);
+	b->line_charge[b->nlines] = Int64GetDatum(line->charge->id);
+	b->line_kind[b->nlines] = CStringGetTextDatum(line->charge->kind);
+	b->line_start[b->nlines] = DateADTGetDatum(line->start);
+	b->line_end[b->nlines] = DateADTGetDatum(line->end);
+	b->line_amount[b->nlines] = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(line->amount)));
+	b->line_explain[b->nlines] = CStringGetTextDatum(line->explain);
+	b->nlines++;
+	MemoryContextSwitchTo(old);
+
+	r->contract_total = lm_num_add(r->contract_total, line->amount);
+	r->contract_lines++;
+	r->contract_due_day = Min(r->contract_due_day, line->charge->due_day);
+	return true;
+}
+
+/* Bill one contract's due periods into the batch. */
+static void
+bill_contract(Run *r, LmContractTerms *c)
+{
+	bool		billed_before = false;
+	int			i;
+
+	r->contract_total = lm_num(0);
+	r->contract_lines = 0;
+	r->contract_due_day = 31;
+	for (i = 0; i < c->ncharges; i++)
+	{
+		LmCharge   *ch = &c->charges[i];
+		LmChargeSchedule s;
+		int			from = 0;
+
+		lm_charge_schedule(c, ch, &s);
+		if (ch->has_last_billed)
+		{
+			billed_before = true;
+			from = lm_period_of(&s, ch->last_billed) + 1;
+		}
+		lm_charge_lines(c, ch, &s, from, run_keep_going, run_emit, r);
+	}
+	if (r->contract_lines == 0)
+	{
+		if (billed_before)
+			r->skipped_already_billed++;
+		return;
+	}
+	{
+		Batch	   *b = &r->b;
+		MemoryContext old = MemoryContextSwitchTo(r->batch_cxt);
+		DateADT		due = Max(lm_due_date(r->period, r->contract_due_day), r->issued_on);
+
+		if (b->nbills == b->maxbills)
+		{
+			int			m = Max(64, b->maxbills * 2);
+
+			b->bill_park = grow(b->bill_park, b->nbills, m);
+			b->bill_contract = grow(b->bill_contract, b->nbills, m);
+			b->bill_due = grow(b->bill_due, b->nbills, m);
+			b->bill_amount = grow(b->bill_amount, b->nbills, m);
+			b->maxbills = m;
+		}
+		b->bill_park[b->nbills] = Int64GetDatum(c->park_id);
+		b->bill_contract[b->nbills] = Int64GetDatum(c->id);
+		b->bill_due[b->nbills] = DateADTGetDatum(due);
+		b->bill_amount[b->nbills] = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(r->contract_total)));
+		b->nbills++;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static Datum
+array_of(Datum *values, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_array(values, n, type, len, byval, align));
+}
+
+typedef struct BillId
+{
+	int64		contract_id;
+	int64		bill_id;
+} BillId;
+
+static int
+bill_id_cmp(const void *a, const void *b)
+{
+	int64		x = ((const BillId *) a)->contract_id;
+	int64		y = ((const BillId *) b)->contract_id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+collect_bill_ids(BillId *ids, int *n)
+{
+	uint64		i;
+	bool		isnull;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		ids[*n].contract_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		ids[*n].bill_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		(*n)++;
+	}
+}
+
+/* Write the batch: bills (new or the month's existing one), then lines, once each. */
+static void
+flush_batch(Run *r)
+{
+	static SPIPlanPtr bill_plan = NULL;
+	static SPIPlanPtr existing_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr fix_plan = NULL;
+	Batch	   *b = &r->b;
+	BillId	   *ids;
+	int			nids = 0;
+	int			nnew;
+	Datum	   *line_bill;
+	Datum		args[9];
+	int			i;
+	int			nlines_written;
+	uint64		j;
+	MemoryContext old;
+
+	if (b->nbills == 0)
+		return;
+	if (bill_plan == NULL)
+	{
+		Oid			bill_types[7] = {INT8ARRAYOID, INT8ARRAYOID, DATEOID, DATEOID, TEXTOID, DATEARRAYOID, NUMERICARRAYOID};
+		Oid			existing_types[2] = {DATEOID, INT8ARRAYOID};
+		Oid			line_types[9] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		DATEARRAYOID, DATEARRAYOID, NUMERICARRAYOID, TEXTARRAYOID};
+		Oid			fix_types[1] = {INT8ARRAYOID};
+
+		bill_plan = lm_keep_plan("INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, amount, issued_by) "
+								 "SELECT u.p, u.c, $3, $4, u.d, u.a, $5 "
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($6), "
+								 "pg_catalog.unnest($7)) AS u(p, c, d, a) "
+								 "ON CONFLICT (contract_id, period) DO NOTHING RETURNING contract_id, id",
+								 7, bill_types);
+		existing_plan = lm_keep_plan("SELECT b.contract_id, b.id FROM leasemgr.bill b "
+									 "WHERE b.period OPERATOR(pg_catalog.=) $1 "
+									 "AND b.contract_id OPERATOR(pg_catalog.=) ANY ($2)",
+									 2, existing_types);
+		line_plan = lm_keep_plan("INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, "
+								 "period_start, period_end, amount, explain) "
+								 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+								 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+								 "pg_catalog.unnest($8), pg_catalog.unnest($9)) "
+								 "ON CONFLICT (charge_id, period_start) WHERE line_type = 'charge' DO NOTHING "
+								 "RETURNING amount",
+								 9, line_types);
+		/* A new bill all of whose lines another run wrote first: bring it to its total. */
+		fix_plan = lm_keep_plan("UPDATE leasemgr.bill b SET amount = COALESCE((SELECT pg_catalog.sum(l.amount) "
+								"FROM leasemgr.bill_line l WHERE l.bill_id OPERATOR(pg_catalog.=) b.id), 0) "
+								"WHERE b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.amount OPERATOR(pg_catalog.<>) "
+								"COALESCE((SELECT pg_catalog.sum(l.amount) FROM leasemgr.bill_line l "
+								"WHERE l.bill_id OPERATOR(pg_catalog.=) b.id), 0)",
+								1, fix_types);
+	}
+
+	old = MemoryContextSwitchTo(r->batch_cxt);
+	ids = palloc(sizeof(BillId) * b->nbills);
+
+	args[0] = array_of(b->bill_park, b->nbills, INT8OID);
+	args[1] = array_of(b->bill_contract, b->nbills, INT8OID);
+	args[2] = DateADTGetDatum(r->period);
+	args[3] = DateADTGetDatum(r->issued_on);
+	args[4] = r->actor;
+	args[5] = array_of(b->bill_due, b->nbills, DATEOID);
+	args[6] = array_of(b->bill_amount, b->nbills, NUMERICOID);
+	lm_bill_run_writing = true;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(bill_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "bill insert failed");
+	}
+	PG_FINALLY();
+	{
+		lm_bill_run_writing = false;
+	}
+	PG_END_TRY();
+	collect_bill_ids(ids, &nids);
+	SPI_freetuptable(SPI_tuptable);
+	nnew = nids;
+	r->bills_created += nnew;
+	if (nids < b->nbills)
+	{
+		/* The month's bill exists already: the new lines join it. */
+		Datum		eargs[2] = {DateADTGetDatum(r->period), args[1]};
+
+		if (SPI_execute_plan(existing_plan, eargs, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "bill query failed");
+		nids = 0;
+		collect_bill_ids(ids, &nids);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	qsort(ids, nids, sizeof(BillId), bill_id_cmp);
+
+	line_bill = palloc(sizeof(Datum) * b->nlines);
+	for (i = 0; i < b->nlines; i++)
+	{
+		BillId		key = {DatumGetInt64(b->line_contract[i]), 0};
+		BillId	   *found = bsearch(&key, ids, nids, sizeof(BillId), bill_id_cmp);
+
+		if (found == NULL)
+			elog(ERROR, "no bill for contract %lld", (long long) key.contract_id);
+		line_bill[i] = Int64GetDatum(found->bill_id);
+	}
+	args[0] = array_of(b->line_park, b->nlines, INT8OID);
+	args[1] = array_of(line_bill, b->nlines, INT8OID);
+	args[2] = array_of(b->line_contract, b->nlines, INT8OID);
+	args[3] = array_of(b->line_charge, b->nlines, INT8OID);
+	args[4] = array_of(b->line_kind, b->nlines, TEXTOID);
+	args[5] = array_of(b->line_start, b->nlines, DATEOID);
+	args[6] = array_of(b->line_end, b->nlines, DATEOID);
+	args[7] = array_of(b->line_amount, b->nlines, NUMERICOID);
+	args[8] = array_of(b->line_explain, b->nlines, TEXTOID);
+	if (SPI_execute_plan(line_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "bill line insert failed");
+	r->lines_created += (int) SPI_processed;
+	MemoryContextSwitchTo(r->run_cxt);
+	for (j = 0; j < SPI_processed; j++)
+	{
+		bool		isnull;
+
+		r->amount = lm_num_add(r->amount,
+							   DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	MemoryContextSwitchTo(r->batch_cxt);
+	nlines_written = (int) SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+	if (nlines_written < b->nlines && nnew > 0)
+	{
+		Datum	   *new_ids = palloc(sizeof(Datum) * nids);
+		Datum		fargs[1];
+
+		for (i = 0; i < nids; i++)
+			new_ids[i] = Int64GetDatum(ids[i].bill_id);
+		fargs[0] = array_of(new_ids, nids, INT8OID);
+		if (SPI_execute_plan(fix_plan, fargs, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "bill total repair failed");
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->batch_cxt);
+	batch_reset(b);
+}
+
+/* Contracts a run bills: live and started by the end of the month, lease not long over. */
+#define RUN_CONTRACTS_WHERE \
+	"c.state OPERATOR(pg_catalog.=) ANY ('{active,expired,terminated,moving_out}'::text[]) " \
+	"AND ($1::bigint IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1) " \
+	"AND pg_catalog.lower(c.lease_range) OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval) " \
+	"AND (c.state OPERATOR(pg_catalog.=) 'active' OR pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.>) " \
+	"     ($2 OPERATOR(pg_catalog.-) '13 months'::pg_catalog.interval)) "
+
+static Portal
+open_cursor(const char *name, const char *sql, SPIPlanPtr *plan, Datum *args, const char *nulls)
+{
+	if (*plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, DATEOID};
+
+		*plan = lm_keep_plan(sql, 2, types);
+	}
+	return SPI_cursor_open(name, *plan, args, nulls, true);
+}
+
+/* Reading the two cursors, contract by contract. */
+typedef struct Reader
+{
+	Portal		charges;
+	Portal		frees;
+	SPITupleTable *ftab;		/* free-rent rows fetched and not yet consumed */
+	uint64		fpos;
+	LmContractTerms c;			/* the contract being read (contract memory) */
+	bool		have_contract;
+	int			maxcharges;
+	int			contracts_in_batch;
+} Reader;
+
+/* The free-rent periods of the contract being read: the rows of its id, in order. */
+static void
+read_free_rent(Reader *rd)
+{
+	int			max = 4;
+	bool		isnull;
+
+	rd->c.free = palloc(sizeof(LmFreeRent) * max);
+	rd->c.nfree = 0;
+	for (;;)
+	{
+		int64		fid;
+
+		if (rd->ftab == NULL || rd->fpos >= rd->ftab->numvals)
+		{
+			if (rd->ftab != NULL)
+				SPI_freetuptable(rd->ftab);
+			SPI_cursor_fetch(rd->frees, true, FETCH_ROWS);
+			rd->ftab = SPI_tuptable;
+			rd->fpos = 0;
+			if (SPI_processed == 0)
+				return;
+		}
+		fid = DatumGetInt64(SPI_getbinval(rd->ftab->vals[rd->fpos], rd->ftab->tupdesc, 1, &isnull));
+		if (fid > rd->c.id)
+			return;
+		if (fid == rd->c.id)
+		{
+			if (rd->c.nfree == max)
+			{
+				max *= 2;
+				rd->c.free = repalloc(rd->c.free, sizeof(LmFreeRent) * max);
+			}
+			lm_read_free_rent(&rd->c.free[rd->c.nfree++], rd->ftab->vals[rd->fpos], rd->ftab->tupdesc, 2);
+		}
+		rd->fpos++;
+	}
+}
+
+/* The contract read so far is complete: bill it, and write the batch when it is full. */
+static void
+finish_contract(Run *r, Reader *rd)
+{
+	MemoryContext old = MemoryContextSwitchTo(r->contract_cxt);
+
+	read_free_rent(rd);
+	bill_contract(r, &rd->c);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->contract_cxt);
+	rd->have_contract = false;
+	if (++rd->contracts_in_batch >= BATCH_CONTRACTS)
+	{
+		flush_batch(r);
+		rd->contracts_in_batch = 0;
+	}
+}
+
+/* One row of the charges cursor: a charge, with its contract's columns first. */
+static void
+read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
+{
+	MemoryContext old = MemoryContextSwitchTo(r->contract_cxt);
+	LmCharge   *ch;
+	bool		isnull;
+
+	if (!rd->have_contract)
+	{
+		lm_read_contract(&rd->c, t, d, 1);
+		rd->have_contract = true;
+		rd->maxcharges = 4;
+		rd->c.charges = palloc(sizeof(LmCharge) * rd->maxcharges);
+	}
+	if (rd->c.ncharges == rd->maxcharges)
+	{
+		rd->maxcharges *= 2;
+		rd->c.charges = repalloc(rd->c.charges, sizeof(LmCharge) * rd->maxcharges);
+	}
+	ch = &rd->c.charges[rd->c.ncharges++];
+	lm_read_charge(ch, t, d, LM_CONTRACT_NCOLUMNS + 1);
+	ch->last_billed = DatumGetDateADT(SPI_getbinval(t, d, LM_CONTRACT_NCOLUMNS + LM_CHARGE_NCOLUMNS + 1, &isnull));
+	ch->has_last_billed = !isnull;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * bill_run(period_month date, park_id bigint DEFAULT NULL)
+ *   RETURNS TABLE(bills_created int, lines_created int, skipped_frozen int,
+ *                 skipped_already_billed int, amount numeric)
+ */
+Datum
+bill_run(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr charges_plan = NULL;
+	static SPIPlanPtr free_plan = NULL;
+	static SPIPlanPtr frozen_plan = NULL;
+	static SPIPlanPtr park_plan = NULL;
+	TupleDesc	desc;
+	Run			r = {0};
+	Reader		rd = {0};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	int			skipped_frozen;
+	bool		isnull;
+	Datum		result[5];
+	bool		result_nulls[5] = {false, false, false, false, false};
+
+	if (PG_ARGISNULL(0) || DATE_NOT_FINITE(PG_GETARG_DATEADT(0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("bill_run needs the billing month as a finite date"),
+				 errhint("Give any day of the month to bill, e.g. leasemgr.bill_run('2027-03-01'), optionally with a park id.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "bill_run must return a row");
+	r.period = lm_month_start(PG_GETARG_DATEADT(0));
+	r.park_null = PG_ARGISNULL(1);
+	r.park = r.park_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	r.issued_on = lm_business_date();
+	r.actor = CStringGetTextDatum(lm_current_actor());
+	r.run_cxt = CurrentMemoryContext;
+	r.amount = lm_num(0);
+	r.batch_cxt = AllocSetContextCreate(r.run_cxt, "bill_run batch", ALLOCSET_DEFAULT_SIZES);
+	r.contract_cxt = AllocSetContextCreate(r.run_cxt, "bill_run contract", ALLOCSET_DEFAULT_SIZES);
+
+	SPI_connect();
+	args[0] = r.park;
+	args[1] = DateADTGetDatum(r.period);
+	nulls[0] = r.park_null ? 'n' : ' ';
+
+	if (!r.park_null)
+	{
+		Oid			t = INT8OID;
+
+		if (park_plan == NULL)
+			park_plan = lm_keep_plan("SELECT FROM leasemgr.park WHERE id OPERATOR(pg_catalog.=) $1", 1, &t);
+		if (SPI_execute_plan(park_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "park query failed");
+		if (SPI_processed == 0)
+			lm_row_not_found("park", r.park);
+	}
+
+	if (frozen_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+
+		frozen_plan = lm_keep_plan("SELECT pg_catalog.count(*)::integer FROM leasemgr.contract c "
+								   "WHERE c.state OPERATOR(pg_catalog.=) 'amending' "
+								   "AND ($1::bigint IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1)", 1, types);
+	}
+	if (SPI_execute_plan(frozen_plan, args, nulls, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "frozen contract query failed");
+	skipped_frozen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	rd.charges = open_cursor("leasemgr_bill_run_charges",
+							 "SELECT " LM_CONTRACT_COLUMNS ", " LM_CHARGE_COLUMNS ", "
+							 "(SELECT pg_catalog.max(l.period_start) FROM leasemgr.bill_line l "
+							 " WHERE l.charge_id OPERATOR(pg_catalog.=) ch.id AND l.line_type OPERATOR(pg_catalog.=) 'charge') "
+							 "FROM leasemgr.contract c JOIN leasemgr.charge ch ON ch.contract_id OPERATOR(pg_catalog.=) c.id "
+							 "WHERE " RUN_CONTRACTS_WHERE "ORDER BY c.id, ch.id",
+							 &charges_plan, args, nulls);
+	rd.frees = open_cursor("leasemgr_bill_run_free_rent",
+						   "SELECT f.contract_id, pg_catalog.lower(f.days), "
+						   "pg_catalog.upper(f.days) OPERATOR(pg_catalog.-) 1, f.kinds "
+						   "FROM leasemgr.free_rent_period f JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) f.contract_id "
+						   "WHERE " RUN_CONTRACTS_WHERE "ORDER BY f.contract_id, pg_catalog.lower(f.days)",
+						   &free_plan, args, nulls);
+
+	for (;;)
+	{
+		SPITupleTable *ctab;
+		uint64		n,
+					i;
+
+		SPI_cursor_fetch(rd.charges, true, FETCH_ROWS);
+		ctab = SPI_tuptable;
+		n = SPI_processed;
+		for (i = 0; i < n; i++)
+		{
+			int64		id = DatumGetInt64(SPI_getbinval(ctab->vals[i], ctab->tupdesc, 1, &isnull));
+
+			if (rd.have_contract && id != rd.c.id)
+				finish_contract(&r, &rd);
+			read_charge_row(&r, &rd, ctab->vals[i], ctab->tupdesc);
+		}
+		SPI_freetuptable(ctab);
+		if (n == 0)
+			break;
+	}
+	if (rd.have_contract)
+		finish_contract(&r, &rd);
+	flush_batch(&r);
+	SPI_cursor_close(rd.charges);
+	SPI_cursor_close(rd.frees);
+	SPI_finish();
+
+	MemoryContextDelete(r.batch_cxt);
+	MemoryContextDelete(r.contract_cxt);
+	result[0] = Int32GetDatum(r.bills_created);
+	result[1] = Int32GetDatum(r.lines_created);
+	result[2] = Int32GetDatum(skipped_frozen);
+	result[3] = Int32GetDatum(r.skipped_already_billed);
+	result[4] = NumericGetDatum(r.amount);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, result_nulls)));
+}

@@ -1,0 +1,696 @@
+/*
+ * billing.c
+ *     The billing engine: what a contract's charges come to, period by period, with the
+ *     calculation in words; and leasemgr.compute_charges, which shows it without writing.
+ *
+ * The calendar (periods, escalation steps, free days, proration fractions) comes from the
+ * pure-C core (src/core/lm_schedule.c). Here the fractions meet the money: every factor is
+ * multiplied exactly with numeric, as a numerator and a denominator, and lm_money_round
+ * (money.c) rounds the line once. The bill run (bill_run.c) uses the same lm_charge_lines.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "leasemgr.h"
+#include "billing.h"
+#include "lm_calendar.h"
+#include "lm_schedule.h"
+
+PG_FUNCTION_INFO_V1(compute_charges);
+
+static const char *const kind_names[] = {
+	"rent", "property_fee", "service", "parking", "ac", "utility", "turnover", "other"
+};
+
+static int
+kind_bit(const char *kind)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(kind_names); i++)
+		if (strcmp(kind, kind_names[i]) == 0)
+			return 1 << i;
+	elog(ERROR, "unknown charge kind \"%s\"", kind);
+	return 0;
+}
+
+/* ---- reading terms ---------------------------------------------------------------- */
+
+static Numeric
+get_numeric(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? NULL : DatumGetNumericCopy(v);
+}
+
+static DateADT
+get_date(HeapTuple t, TupleDesc d, int col, bool *isnull)
+{
+	Datum		v = SPI_getbinval(t, d, col, isnull);
+
+	return *isnull ? 0 : DatumGetDateADT(v);
+}
+
+static int32
+get_int(HeapTuple t, TupleDesc d, int col, int32 dflt)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? dflt : DatumGetInt32(v);
+}
+
+void
+lm_read_contract(LmContractTerms *c, HeapTuple t, TupleDesc d, int first)
+{
+	bool		isnull;
+
+	c->id = DatumGetInt64(SPI_getbinval(t, d, first, &isnull));
+	c->park_id = DatumGetInt64(SPI_getbinval(t, d, first + 1, &isnull));
+	c->code = SPI_getvalue(t, d, first + 2);
+	c->start_date = get_date(t, d, first + 3, &isnull);
+	c->end_date = get_date(t, d, first + 4, &isnull);
+	c->last_day = get_date(t, d, first + 5, &isnull);
+	c->area = get_numeric(t, d, first + 6);
+	c->ncharges = 0;
+	c->charges = NULL;
+	c->nfree = 0;
+	c->free = NULL;
+}
+
+void
+lm_read_charge(LmCharge *ch, HeapTuple t, TupleDesc d, int first)
+{
+	bool		isnull;
+	char	   *s;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->id = DatumGetInt64(SPI_getbinval(t, d, first, &isnull));
+	ch->kind = SPI_getvalue(t, d, first + 1);
+	ch->kind_bit = kind_bit(ch->kind);
+	s = SPI_getvalue(t, d, first + 2);
+	ch->basis = strcmp(s, "per_m2_month") == 0 ? LM_BASIS_PER_M2_MONTH
+		: strcmp(s, "fixed_month") == 0 ? LM_BASIS_FIXED_MONTH
+		: strcmp(s, "per_m2_day") == 0 ? LM_BASIS_PER_M2_DAY : LM_BASIS_TURNOVER_PCT;
+	ch->rate = get_numeric(t, d, first + 3);
+	ch->breakpoint = get_numeric(t, d, first + 4);
+	ch->valid_from = get_date(t, d, first + 5, &isnull);
+	ch->valid_to = get_date(t, d, first + 6, &isnull);
+	ch->cycle_months = get_int(t, d, first + 7, 1);
+	ch->arrears = strcmp(SPI_getvalue(t, d, first + 8), "arrears") == 0;
+	ch->due_day = get_int(t, d, first + 9, 5);
+	s = SPI_getvalue(t, d, first + 10);
+	ch->proration = strcmp(s, "thirty_360") == 0 ? LM_PRORATE_THIRTY_360
+		: strcmp(s, "annual_365") == 0 ? LM_PRORATE_ANNUAL_365 : LM_PRORATE_ACTUAL_DAYS;
+	s = SPI_getvalue(t, d, first + 11);
+	ch->escalation = strcmp(s, "pct") == 0 ? LM_ESC_PCT
+		: strcmp(s, "amount") == 0 ? LM_ESC_AMOUNT
+		: strcmp(s, "cpi") == 0 ? LM_ESC_CPI : LM_ESC_NONE;
+	ch->every_months = get_int(t, d, first + 12, 0);
+	ch->anchor = get_date(t, d, first + 13, &isnull);
+	if (isnull)
+		ch->anchor = ch->valid_from;
+	ch->escalation_pct = get_numeric(t, d, first + 14);
+	ch->escalation_amount = get_numeric(t, d, first + 15);
+	ch->cpi_series = SPI_getvalue(t, d, first + 16);
+	ch->cpi_base_month = get_date(t, d, first + 17, &isnull);
+	ch->cpi_lag_months = get_int(t, d, first + 18, 0);
+	ch->cpi_cap_pct = get_numeric(t, d, first + 19);
+	ch->cpi_floor_pct = get_numeric(t, d, first + 20);
+	if (ch->escalation == LM_ESC_NONE)
+		ch->every_months = 0;
+}
+
+void
+lm_read_free_rent(LmFreeRent *f, HeapTuple t, TupleDesc d, int first)
+{
+	bool		isnull;
+	Datum		kinds = SPI_getbinval(t, d, first + 2, &isnull);
+	Datum	   *elems;
+	int			n,
+				i;
+
+	f->lo = get_date(t, d, first, &isnull);
+	f->hi = get_date(t, d, first + 1, &isnull);
+	f->kind_bits = 0;
+	deconstruct_array(DatumGetArrayTypeP(kinds), TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
+	for (i = 0; i < n; i++)
+		f->kind_bits |= kind_bit(TextDatumGetCString(elems[i]));
+}
+
+/* ---- escalation ------------------------------------------------------------------- */
+
+static Numeric
+parse_num(const char *s)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+/* A numeric as text without trailing zeros: 1.0500 -> 1.05. */
+static char *
+num_text_trim(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out,
+											   DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n))));
+}
+
+static char *
+num_text(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+}
+
+static char *
+month_text(DateADT month)
+{
+	int			y,
+				m,
+				d;
+
+	lm_ymd(month, &y, &m, &d);
+	return psprintf("%04d-%02d", y, m);
+}
+
+static Numeric
+price_index(LmCharge *ch, DateADT month, int step)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+	bool		isnull;
+	Numeric		value;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, DATEOID};
+
+		plan = lm_keep_plan("SELECT value FROM leasemgr.price_index WHERE series OPERATOR(pg_catalog.=) $1 "
+							"AND month OPERATOR(pg_catalog.=) $2", 2, argtypes);
+	}
+	args[0] = CStringGetTextDatum(ch->cpi_series);
+	args[1] = DateADTGetDatum(month);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "price index query failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
+				 errmsg("price index %s has no value for %s", ch->cpi_series, month_text(month)),
+				 errdetail("Charge %lld escalates by CPI; its step %d needs the index of %s.",
+						   (long long) ch->id, step, month_text(month)),
+				 errhint("Load the month into leasemgr.price_index (series, month, value).")));
+	value = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return value;
+}
+
+/* a/b < c/d for positive denominators */
+static bool
+frac_less(Numeric a, Numeric b, Numeric c, Numeric d)
+{
+	return lm_num_cmp(lm_num_mul(a, d), lm_num_mul(c, b)) < 0;
+}
+
+/* 1 + pct / 100, exactly (pct has 4 decimals, so this has 6). */
+static Numeric
+one_plus_pct(Numeric pct)
+{
+	return lm_num_add(lm_num(1), lm_num_mul(pct, parse_num("0.01")));
+}
+
+/*
+ * The rate of each step up to k, computed once per charge. Step 0 is the contract rate.
+ *   pct     rate x (1 + p/100)^k: an exact decimal
+ *   amount  rate + k x step: an exact decimal, which must stay above zero
+ *   cpi     rate x I(step month - lag) / I(base month), the change from the previous step
+ *           held within [floor, cap] percent when they are set: an exact fraction
+ */
+static LmStepRate *
+step_rate(LmCharge *ch, int k, MemoryContext cxt)
+{
+	MemoryContext old;
+	int			j;
+
+	if (k < ch->nsteps)
+		return &ch->steps[k];
+	old = MemoryContextSwitchTo(cxt);
+	ch->steps = ch->steps == NULL ? palloc0(sizeof(LmStepRate) * (k + 1))
+		: repalloc(ch->steps, sizeof(LmStepRate) * (k + 1));
+	for (j = ch->nsteps; j <= k; j++)
+	{
+		LmStepRate *r = &ch->steps[j];
+		LmStepRate *prev = j > 0 ? &ch->steps[j - 1] : NULL;
+
+		r->den = lm_num(1);
+		r->text = "";
+		r->rate_text = num_text(ch->rate);
+		if (j == 0)
+		{
+			r->num = ch->rate;
+			continue;
+		}
+		switch (ch->escalation)
+		{
+			case LM_ESC_NONE:
+				elog(ERROR, "charge %lld has no escalation steps", (long long) ch->id);
+				break;
+			case LM_ESC_PCT:
+				/* factor_j = factor_(j-1) x (1 + p/100), an exact decimal */
+				r->factor = j == 1 ? one_plus_pct(ch->escalation_pct)
+					: lm_num_mul(prev->factor, one_plus_pct(ch->escalation_pct));
+				r->num = lm_num_mul(ch->rate, r->factor);
+				r->text = psprintf(" x %s", num_text_trim(r->factor));
+				break;
+			case LM_ESC_AMOUNT:
+				r->num = lm_num_add(ch->rate, lm_num_mul(lm_num(j), ch->escalation_amount));
+				r->rate_text = psprintf("(%s %s %d x %s)", num_text(ch->rate),
+										lm_num_cmp(ch->escalation_amount, lm_num(0)) < 0 ? "-" : "+", j,
+										num_text(DatumGetNumeric(DirectFunctionCall1(numeric_abs,
+																					 NumericGetDatum(ch->escalation_amount)))));
+				if (lm_num_cmp(r->num, lm_num(0)) <= 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_LM_INVALID_CHARGE),
+							 errmsg("charge %lld escalates to a rate of %s at step %d", (long long) ch->id,
+									num_text(r->num), j),
+							 errdetail("%s = %s; a rate must stay above zero.", r->rate_text, num_text(r->num)),
+							 errhint("Shorten the charge (valid_to) or change its escalation while the contract is a draft.")));
+				break;
+			case LM_ESC_CPI:
+				{
+					DateADT		step_month = lm_add_months(lm_month_start(lm_add_months(ch->anchor, j * ch->every_months)),
+														   -ch->cpi_lag_months);
+					Numeric		base = price_index(ch, ch->cpi_base_month, j);
+					Numeric		index = price_index(ch, step_month, j);
+					Numeric		num = lm_num_mul(ch->rate, index);
+					Numeric		den = base;
+					const char *held = NULL;
+					Numeric		bound_pct = NULL;
+
+					if (ch->cpi_cap_pct != NULL)
+					{
+						Numeric		hnum = lm_num_mul(prev->num, one_plus_pct(ch->cpi_cap_pct));
+
+						if (frac_less(hnum, prev->den, num, den))
+						{
+							num = hnum;
+							den = prev->den;
+							held = "cap";
+							bound_pct = ch->cpi_cap_pct;
+						}
+					}
+					if (held == NULL && ch->cpi_floor_pct != NULL)
+					{
+						Numeric		lnum = lm_num_mul(prev->num, one_plus_pct(ch->cpi_floor_pct));
+
+						if (frac_less(num, den, lnum, prev->den))
+						{
+							num = lnum;
+							den = prev->den;
+							held = "floor";
+							bound_pct = ch->cpi_floor_pct;
+						}
+					}
+					r->num = num;
+					r->den = den;
+					if (held == NULL)
+						r->text = psprintf(" x %s/%s (%s %s / %s)", num_text(index), num_text(base),
+										   ch->cpi_series, month_text(step_month),
+										   month_text(ch->cpi_base_month));
+					else
+						r->text = psprintf("%s x %s (%s %s / %s = %s/%s, change held at the %s%s%% %s)",
+										   prev->text, num_text_trim(one_plus_pct(bound_pct)),
+										   ch->cpi_series, month_text(step_month),
+										   month_text(ch->cpi_base_month), num_text(index), num_text(base),
+										   lm_num_cmp(bound_pct, lm_num(0)) < 0 ? "" : "+",
+										   num_text(bound_pct), held);
+					break;
+				}
+		}
+	}
+	ch->nsteps = k + 1;
+	MemoryContextSwitchTo(old);
+	return &ch->steps[k];
+}
+
+/* ---- lines ------------------------------------------------------------------------ */
+
+void
+lm_charge_schedule(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s)
+{
+	LmRange    *free_days;
+	int			i;
+
+	memset(s, 0, sizeof(*s));
+	s->from = Max(ch->valid_from, c->start_date);
+	s->to = Min(ch->valid_to, c->last_day);
+	s->cycle_months = ch->cycle_months;
+	s->arrears = ch->arrears;
+	s->due_day = ch->due_day;
+	s->proration = ch->proration;
+	s->every_months = ch->escalation == LM_ESC_NONE ? 0 : ch->every_months;
+	s->anchor = ch->anchor;
+	free_days = palloc(sizeof(LmRange) * Max(c->nfree, 1));
+	for (i = 0; i < c->nfree; i++)
+		if (c->free[i].kind_bits & ch->kind_bit)
+		{
+			free_days[s->nfree].lo = c->free[i].lo;
+			free_days[s->nfree].hi = c->free[i].hi;
+			s->nfree++;
+		}
+	s->free = free_days;
+}
+
+/* Sales of a turnover month, or NULL when not reported yet. */
+static Numeric
+turnover_sales(LmContractTerms *c, DateADT month)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+	bool		isnull;
+	Numeric		sales;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, DATEOID};
+
+		plan = lm_keep_plan("SELECT sales FROM leasemgr.turnover_report WHERE contract_id OPERATOR(pg_catalog.=) $1 "
+							"AND month OPERATOR(pg_catalog.=) $2", 2, argtypes);
+	}
+	args[0] = Int64GetDatum(c->id);
+	args[1] = DateADTGetDatum(month);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "turnover query failed");
+	sales = SPI_processed == 0 ? NULL
+		: DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return sales;
+}
+
+/*
+ * "x 17/31 days", "x 1 month", "x 3 months", "x (17/31 + 2) months", "x 17 days x 12/365":
+ * the months a segment is worth, as the tenant can recount them.
+ */
+static void
+append_months(StringInfo out, const LmSegment *seg)
+{
+	int			full = 0;
+	int			parts = 0;
+	int			i;
+	StringInfoData terms;
+
+	initStringInfo(&terms);
+	for (i = 0; i < seg->nmonths; i++)
+	{
+		const LmMonthPart *mp = &seg->months[i];
+
+		if (mp->full)
+		{
+			full++;
+			continue;
+		}
+		if (parts++ > 0)
+			appendStringInfoString(&terms, " + ");
+		if (mp->times != 1)
+			appendStringInfo(&terms, "%d x %d/%d", mp->counted, mp->times, mp->basis);
+		else
+			appendStringInfo(&terms, "%d/%d", mp->counted, mp->basis);
+	}
+	if (parts == 0)
+		appendStringInfo(out, " x %d month%s", full, full == 1 ? "" : "s");
+	else if (parts == 1 && full == 0)
+	{
+		const LmMonthPart *mp = &seg->months[0];
+
+		if (mp->times != 1)
+			appendStringInfo(out, " x %d days x %d/%d", mp->counted, mp->times, mp->basis);
+		else
+			appendStringInfo(out, " x %s days", terms.data);
+	}
+	else if (full > 0)
+		appendStringInfo(out, " x (%s + %d) months", terms.data, full);
+	else
+		appendStringInfo(out, " x (%s) months", terms.data);
+}
+
+static void
+append_free(StringInfo out, const LmSegment *seg)
+{
+	int			i;
+
+	for (i = 0; i < seg->nfree; i++)
+		appendStringInfo(out, "%s%s..%s", i == 0 ? "; free rent " : ", ",
+						 lm_date_text(seg->free[i].lo), lm_date_text(seg->free[i].hi));
+	if (seg->more_free)
+		appendStringInfoString(out, " and more");
+	if (seg->nfree > 0)
+		appendStringInfoString(out, " not charged");
+}
+
+static const char *
+step_note(const LmCharge *ch, const LmSegment *seg)
+{
+	if (seg->step == 0)
+		return "";
+	return psprintf(" (%s step %d from %s)", ch->escalation == LM_ESC_CPI ? "CPI" : "escalation",
+					seg->step, lm_date_text(seg->step_from));
+}
+
+/* One segment: its amount, exact until the single rounding, and its explanation. */
+static void
+segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegment *seg,
+			 MemoryContext terms_cxt, LmLine *line)
+{
+	LmStepRate *r = step_rate(ch, seg->step, terms_cxt);
+	Numeric		num;
+	Numeric		den = r->den;
+	StringInfoData ex;
+
+	initStringInfo(&ex);
+	line->charge = ch;
+	line->start = seg->start;
+	line->end = seg->end;
+	line->bill_month = p->bill_month;
+	line->due_on = p->due_on;
+	line->amount = NULL;
+
+	switch (ch->basis)
+	{
+		case LM_BASIS_PER_M2_MONTH:
+			num = lm_num_mul(lm_num_mul(r->num, c->area), lm_num(seg->months_num));
+			den = lm_num_mul(den, lm_num(seg->months_den));
+			appendStringInfo(&ex, "%s m2 x %s CNY/m2/month%s%s", num_text(c->area), r->rate_text, r->text,
+							 step_note(ch, seg));
+			append_months(&ex, seg);
+			break;
+		case LM_BASIS_FIXED_MONTH:
+			num = lm_num_mul(r->num, lm_num(seg->months_num));
+			den = lm_num_mul(den, lm_num(seg->months_den));
+			appendStringInfo(&ex, "%s CNY/month%s%s", r->rate_text, r->text, step_note(ch, seg));
+			append_months(&ex, seg);
+			break;
+		case LM_BASIS_PER_M2_DAY:
+			num = lm_num_mul(lm_num_mul(r->num, c->area), lm_num(seg->charged_days));
+			appendStringInfo(&ex, "%s m2 x %s CNY/m2/day%s%s x %d days", num_text(c->area), r->rate_text,
+							 r->text, step_note(ch, seg), seg->charged_days);
+			break;
+		case LM_BASIS_TURNOVER_PCT:
+		default:
+			{
+				DateADT		month = lm_month_start(seg->start);
+				Numeric		sales = turnover_sales(c, month);
+				Numeric		over;
+				bool		partial = seg->months_num != seg->months_den;
+
+				if (sales == NULL)
+				{
+					line->explain = psprintf("turnover %s: sales not reported yet; billed once leasemgr.turnover_report has the month",
+											 month_text(month));
+					return;
+				}
+				over = lm_num_sub(sales, ch->breakpoint);
+				if (lm_num_cmp(over, lm_num(0)) < 0)
+					over = lm_num(0);
+				num = lm_num_mul(lm_num_mul(r->num, over), lm_num(seg->months_num));
+				den = lm_num_mul(lm_num_mul(den, lm_num(100)), lm_num(seg->months_den));
+				appendStringInfo(&ex, "%s%% x max(0, %s sales %s - %s breakpoint)", num_text(ch->rate),
+								 lm_money_text(sales), month_text(month), lm_money_text(ch->breakpoint));
+				if (partial)
+					append_months(&ex, seg);
+				break;
+			}
+	}
+	line->amount = lm_money_round(num, den);
+	appendStringInfo(&ex, " = %s", lm_money_text(line->amount));
+	append_free(&ex, seg);
+	line->explain = ex.data;
+}
+
+void
+lm_charge_lines(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s, int from_period,
+				LmPeriodFilter keep_going, LmLineSink emit, void *arg)
+{
+	int			n = lm_period_count(s);
+	int			k;
+	LmSegment	segs[LM_MAX_SEGMENTS];
+
+	for (k = from_period; k < n; k++)
+	{
+		LmPeriod	p = lm_period(s, k);
+		int			nseg,
+					i;
+
+		if (!keep_going(arg, &p))
+			return;
+		nseg = lm_segments(s, &p, segs);
+		for (i = 0; i < nseg; i++)
+		{
+			LmLine		line;
+
+			segment_line(c, ch, &p, &segs[i], CurrentMemoryContext, &line);
+			if (!emit(arg, c, &line))
+				return;
+		}
+	}
+}
+
+/* ---- compute_charges ---------------------------------------------------------------- */
+
+typedef struct ComputeState
+{
+	DateADT		from;
+	DateADT		to;
+	Tuplestorestate *store;
+	TupleDesc	desc;
+} ComputeState;
+
+static bool
+compute_keep_going(void *arg, const LmPeriod *p)
+{
+	return p->start <= ((ComputeState *) arg)->to;
+}
+
+static bool
+compute_emit(void *arg, LmContractTerms *c, const LmLine *line)
+{
+	ComputeState *st = arg;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	if (line->end < st->from || line->start > st->to)
+		return true;
+	values[0] = Int64GetDatum(line->charge->id);
+	values[1] = CStringGetTextDatum(line->charge->kind);
+	values[2] = DateADTGetDatum(line->start);
+	values[3] = DateADTGetDatum(line->end);
+	values[4] = line->amount ? NumericGetDatum(line->amount) : (Datum) 0;
+	nulls[4] = line->amount == NULL;
+	values[5] = CStringGetTextDatum(line->explain);
+	tuplestore_putvalues(st->store, st->desc, values, nulls);
+	return true;
+}
+
+/* Load one contract's terms with its charges and free rent (row-level security applies). */
+static bool
+load_contract(int64 contract_id, LmContractTerms *c)
+{
+	static SPIPlanPtr contract_plan = NULL;
+	static SPIPlanPtr charge_plan = NULL;
+	static SPIPlanPtr free_plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		arg = Int64GetDatum(contract_id);
+	uint64		i;
+
+	if (contract_plan == NULL)
+	{
+		contract_plan = lm_keep_plan("SELECT " LM_CONTRACT_COLUMNS " FROM leasemgr.contract c "
+									 "WHERE c.id OPERATOR(pg_catalog.=) $1", 1, argtypes);
+		charge_plan = lm_keep_plan("SELECT " LM_CHARGE_COLUMNS " FROM leasemgr.charge ch "
+								   "WHERE ch.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY ch.id", 1, argtypes);
+		free_plan = lm_keep_plan("SELECT pg_catalog.lower(f.days), pg_catalog.upper(f.days) OPERATOR(pg_catalog.-) 1, f.kinds "
+								 "FROM leasemgr.free_rent_period f WHERE f.contract_id OPERATOR(pg_catalog.=) $1 "
+								 "ORDER BY pg_catalog.lower(f.days)", 1, argtypes);
+	}
+	if (SPI_execute_plan(contract_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "contract query failed");
+	if (SPI_processed == 0)
+		return false;
+	lm_read_contract(c, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+	if (SPI_execute_plan(charge_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "charge query failed");
+	c->ncharges = (int) SPI_processed;
+	c->charges = palloc0(sizeof(LmCharge) * Max(c->ncharges, 1));
+	for (i = 0; i < SPI_processed; i++)
+		lm_read_charge(&c->charges[i], SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+	if (SPI_execute_plan(free_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "free rent query failed");
+	c->nfree = (int) SPI_processed;
+	c->free = palloc0(sizeof(LmFreeRent) * Max(c->nfree, 1));
+	for (i = 0; i < SPI_processed; i++)
+		lm_read_free_rent(&c->free[i], SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	return true;
+}
+
+/*
+ * compute_charges(contract_id bigint, from_date date, to_date date)
+ *   RETURNS TABLE(charge_id bigint, kind text, period_start date, period_end date,
+ *                 amount numeric, explain text)
+ */
+Datum
+compute_charges(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		contract_id = PG_GETARG_INT64(0);
+	ComputeState st;
+	LmContractTerms c;
+	MemoryContext per_query;
+	MemoryContext old;
+	int			i;
+
+	st.from = PG_GETARG_DATEADT(1);
+	st.to = PG_GETARG_DATEADT(2);
+	if (DATE_NOT_FINITE(st.from) || DATE_NOT_FINITE(st.to) || st.to < st.from)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("invalid date range %s..%s", lm_date_text(st.from), lm_date_text(st.to)),
+				 errdetail("from_date and to_date are the first and last day to show, inclusive."),
+				 errhint("Give finite dates with from_date <= to_date.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	st.store = rsinfo->setResult;
+	st.desc = rsinfo->setDesc;
+	per_query = rsinfo->econtext->ecxt_per_query_memory;
+
+	SPI_connect();
+	old = MemoryContextSwitchTo(per_query);
+	if (!load_contract(contract_id, &c))
+	{
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		lm_row_not_found("contract", Int64GetDatum(contract_id));
+	}
+	for (i = 0; i < c.ncharges; i++)
+	{
+		LmChargeSchedule s;
+		LmCharge   *ch = &c.charges[i];
+
+		lm_charge_schedule(&c, ch, &s);
+		lm_charge_lines(&c, ch, &s, lm_period_of(&s, st.from), compute_keep_going, compute_emit, &st);
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * billing.h
+ *     What the billing engine's two entry points share: a contract's terms as read from the
+ *     tables, and the computation of its bill lines (billing.c), used by compute_charges and
+ *     by the bill run (bill_run.c).
+ */
+#ifndef LEASEMGR_BILLING_H
+#define LEASEMGR_BILLING_H
+
+#include "executor/spi.h"
+#include "utils/date.h"
+#include "utils/numeric.h"
+
+#include "lm_schedule.h"
+
+typedef enum LmBasis
+{
+	LM_BASIS_PER_M2_MONTH,
+	LM_BASIS_FIXED_MONTH,
+	LM_BASIS_PER_M2_DAY,
+	LM_BASIS_TURNOVER_PCT
+} LmBasis;
+
+typedef enum LmEscalation
+{
+	LM_ESC_NONE,
+	LM_ESC_PCT,
+	LM_ESC_AMOUNT,
+	LM_ESC_CPI
+} LmEscalation;
+
+/* The rate in force at one escalation step: num / den, and how it came about in words. */
+typedef struct LmStepRate
+{
+	Numeric		num;
+	Numeric		den;
+	Numeric		factor;			/* pct: (1 + p/100)^k */
+	char	   *text;			/* e.g. " x 1.05" or " x 105.0000/100.0000 (CN-CPI 2026-12 / 2025-12)" */
+	char	   *rate_text;		/* the rate as shown: "85.0000" or "(85.0000 + 2 x 5.0000)" */
+} LmStepRate;
+
+typedef struct LmCharge
+{
+	int64		id;
+	char	   *kind;
+	int			kind_bit;
+	LmBasis		basis;
+	Numeric		rate;
+	Numeric		breakpoint;
+	DateADT		valid_from;
+	DateADT		valid_to;
+	int			cycle_months;
+	bool		arrears;
+	int			due_day;
+	LmProration proration;
+	LmEscalation escalation;
+	int			every_months;
+	DateADT		anchor;
+	Numeric		escalation_pct;
+	Numeric		escalation_amount;
+	char	   *cpi_series;
+	DateADT		cpi_base_month;
+	int			cpi_lag_months;
+	Numeric		cpi_cap_pct;	/* NULL: no cap */
+	Numeric		cpi_floor_pct;	/* NULL: no floor */
+	bool		has_last_billed;
+	DateADT		last_billed;	/* bill run: start of the last billed segment */
+	/* step rates, computed on first use */
+	int			nsteps;
+	LmStepRate *steps;
+} LmCharge;
+
+typedef struct LmFreeRent
+{
+	DateADT		lo;
+	DateADT		hi;				/* inclusive */
+	int			kind_bits;
+} LmFreeRent;
+
+typedef struct LmContractTerms
+{
+	int64		id;
+	int64		park_id;
+	char	   *code;
+	DateADT		start_date;
+	DateADT		end_date;
+	DateADT		last_day;		/* the end, or the termination date */
+	Numeric		area;			/* total billable area, m2 */
+	int			ncharges;
+	LmCharge   *charges;
+	int			nfree;
+	LmFreeRent *free;
+} LmContractTerms;
+
+/* One line: a charge over one segment of one period. amount NULL: not computable yet. */
+typedef struct LmLine
+{
+	LmCharge   *charge;
+	DateADT		start;
+	DateADT		end;
+	DateADT		bill_month;
+	DateADT		due_on;
+	Numeric		amount;
+	char	   *explain;
+} LmLine;
+
+/* Columns of a charge row, in the order of LM_CHARGE_COLUMNS. */
+#define LM_CHARGE_COLUMNS \
+	"ch.id, ch.kind, ch.basis, ch.rate, ch.breakpoint, ch.valid_from, ch.valid_to, ch.cycle_months, " \
+	"ch.billed, ch.due_day, ch.proration, ch.escalation, ch.escalate_every_months, " \
+	"ch.escalation_anchor, ch.escalation_pct, ch.escalation_amount, ch.cpi_series, " \
+	"ch.cpi_base_month, ch.cpi_lag_months, ch.cpi_cap_pct, ch.cpi_floor_pct"
+#define LM_CHARGE_NCOLUMNS 21
+
+/* Columns of a contract row, in the order of LM_CONTRACT_COLUMNS. */
+#define LM_CONTRACT_COLUMNS \
+	"c.id, c.park_id, c.code, c.start_date, c.end_date, " \
+	"pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.-) 1, " \
+	"COALESCE((SELECT pg_catalog.sum(cu.billable_area_m2) FROM leasemgr.contract_unit cu " \
+	"          WHERE cu.contract_id OPERATOR(pg_catalog.=) c.id), 0)"
+#define LM_CONTRACT_NCOLUMNS 7
+
+/* Read a contract (columns first .. first + 6) and a charge (first .. first + 20). */
+extern void lm_read_contract(LmContractTerms *c, HeapTuple t, TupleDesc d, int first);
+extern void lm_read_charge(LmCharge *ch, HeapTuple t, TupleDesc d, int first);
+/* A free-rent row: lo, hi (inclusive), kinds text[]. */
+extern void lm_read_free_rent(LmFreeRent *f, HeapTuple t, TupleDesc d, int first);
+
+/*
+ * The lines of one charge whose periods satisfy the caller: from_period is the first period
+ * index, and the walk stops after the period for which stop() says so or at the end.
+ * emit is called for every segment. Runs inside SPI (reads price indexes, turnover).
+ */
+typedef bool (*LmPeriodFilter) (void *arg, const LmPeriod *p);
+/* Returns false to stop the walk of this charge (e.g. a turnover month not reported yet). */
+typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
+
+extern void lm_charge_schedule(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s);
+extern void lm_charge_lines(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s, int from_period,
+							LmPeriodFilter keep_going, LmLineSink emit, void *arg);
+
+#endif							/* LEASEMGR_BILLING_H */
