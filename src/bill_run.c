@@ -236,6 +236,26 @@ collect_bill_ids(BillId *ids, int *n)
 	}
 }
 
+/*
+ * The bill run inserts its bills with the totals of the lines it is about to add (the bill
+ * trigger lets only this path do so), so writing the lines rewrites no bill.
+ */
+static void
+insert_bills(SPIPlanPtr plan, Datum *args)
+{
+	lm_bill_run_writing = true;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "bill insert failed");
+	}
+	PG_FINALLY();
+	{
+		lm_bill_run_writing = false;
+	}
+	PG_END_TRY();
+}
+
 /* Write the batch: bills (new or the month's existing one), then lines, once each. */
 static void
 flush_batch(Run *r)
@@ -252,6 +272,8 @@ flush_batch(Run *r)
 	Datum		args[9];
 	int			i;
 	int			nlines_written;
+	int			contracts_written = 0;
+	int64		last_contract = 0;
 	uint64		j;
 	MemoryContext old;
 
@@ -281,7 +303,7 @@ flush_batch(Run *r)
 								 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
 								 "pg_catalog.unnest($8), pg_catalog.unnest($9)) "
 								 "ON CONFLICT (charge_id, period_start) WHERE line_type = 'charge' DO NOTHING "
-								 "RETURNING amount",
+								 "RETURNING contract_id, amount",
 								 9, line_types);
 		/* A new bill all of whose lines another run wrote first: bring it to its total. */
 		fix_plan = lm_keep_plan("UPDATE leasemgr.bill b SET amount = COALESCE((SELECT pg_catalog.sum(l.amount) "
@@ -302,17 +324,7 @@ flush_batch(Run *r)
 	args[4] = r->actor;
 	args[5] = array_of(b->bill_due, b->nbills, DATEOID);
 	args[6] = array_of(b->bill_amount, b->nbills, NUMERICOID);
-	lm_bill_run_writing = true;
-	PG_TRY();
-	{
-		if (SPI_execute_plan(bill_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "bill insert failed");
-	}
-	PG_FINALLY();
-	{
-		lm_bill_run_writing = false;
-	}
-	PG_END_TRY();
+	insert_bills(bill_plan, args);
 	collect_bill_ids(ids, &nids);
 	SPI_freetuptable(SPI_tuptable);
 	nnew = nids;
@@ -356,11 +368,18 @@ flush_batch(Run *r)
 	for (j = 0; j < SPI_processed; j++)
 	{
 		bool		isnull;
+		int64		contract = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull));
 
+		/* RETURNING follows the arrays' order: contract by contract. */
+		if (j == 0 || contract != last_contract)
+			contracts_written++;
+		last_contract = contract;
 		r->amount = lm_num_add(r->amount,
-							   DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull)));
+							   DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull)));
 	}
 	MemoryContextSwitchTo(r->batch_cxt);
+	/* A concurrent run billed these contracts first: for this run, they were billed already. */
+	r->skipped_already_billed += b->nbills - contracts_written;
 	nlines_written = (int) SPI_processed;
 	SPI_freetuptable(SPI_tuptable);
 	if (nlines_written < b->nlines && nnew > 0)
