@@ -302,7 +302,7 @@ flush_batch(Run *r)
 								 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 								 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
 								 "pg_catalog.unnest($8), pg_catalog.unnest($9)) "
-								 "ON CONFLICT (charge_id, period_start) WHERE line_type = 'charge' DO NOTHING "
+								 "ON CONFLICT (charge_id, period_start) WHERE line_type OPERATOR(pg_catalog.=) 'charge' DO NOTHING "
 								 "RETURNING contract_id, amount",
 								 9, line_types);
 		/* A new bill all of whose lines another run wrote first: bring it to its total. */
@@ -400,8 +400,8 @@ flush_batch(Run *r)
 
 /* Contracts a run bills: live and started by the end of the month, lease not long over. */
 #define RUN_CONTRACTS_WHERE \
-	"c.state OPERATOR(pg_catalog.=) ANY ('{active,expired,terminated,moving_out}'::text[]) " \
-	"AND ($1::bigint IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1) " \
+	"c.state OPERATOR(pg_catalog.=) ANY ('{active,expired,terminated,moving_out}'::pg_catalog.text[]) " \
+	"AND ($1::pg_catalog.int8 IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1) " \
 	"AND pg_catalog.lower(c.lease_range) OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval) " \
 	"AND (c.state OPERATOR(pg_catalog.=) 'active' OR pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.>) " \
 	"     ($2 OPERATOR(pg_catalog.-) '13 months'::pg_catalog.interval)) "
@@ -577,7 +577,7 @@ bill_run(PG_FUNCTION_ARGS)
 
 		frozen_plan = lm_keep_plan("SELECT pg_catalog.count(*)::integer FROM leasemgr.contract c "
 								   "WHERE c.state OPERATOR(pg_catalog.=) 'amending' "
-								   "AND ($1::bigint IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1)", 1, types);
+								   "AND ($1::pg_catalog.int8 IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1)", 1, types);
 	}
 	if (SPI_execute_plan(frozen_plan, args, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "frozen contract query failed");
