@@ -144,6 +144,14 @@ BEGIN
 END
 $$;
 
+-- A refusal in full: passes when the statement fails with exactly this SQLSTATE, message,
+-- detail and hint (NULL for a part the error does not have).
+CREATE FUNCTION th.refuses(stmt text, p_code text, p_message text, p_detail text, p_hint text,
+                           description text) RETURNS text LANGUAGE sql AS $$
+  SELECT is(ARRAY[e.code, e.message, e.detail, e.hint], ARRAY[p_code, p_message, p_detail, p_hint], description)
+    FROM th.error_of(stmt) e
+$$;
+
 GRANT USAGE ON SCHEMA th TO PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA th TO PUBLIC;
 GRANT USAGE ON SEQUENCE th.n TO PUBLIC;
