@@ -1,10 +1,11 @@
 -- Charges and free-rent periods are contract terms: a contract is submitted only with a
 -- charge, and from submission on its charges and free rent are locked like its other terms.
--- Their rows take the park and (charges) the dates of the contract, stay within its lease,
--- and bill something that can be computed: a positive rate, a supported cycle, a CPI base
--- month whose index is known. Turnover reports follow the lease but are not terms.
+-- Their rows take the park and (charges) the dates of the contract, stay within its lease
+-- (also when a draft's lease changes afterwards), and bill something that can be computed:
+-- a positive rate, a supported cycle, a CPI base month whose index is known. Turnover
+-- reports follow the lease but are not terms.
 BEGIN;
-SELECT plan(108);
+SELECT plan(112);
 
 SELECT th.park('CT') AS park \gset
 SELECT th.park('CT2') AS park2 \gset
@@ -160,6 +161,24 @@ SELECT throws_ok(format($$INSERT INTO leasemgr.free_rent_period (contract_id, da
   'LM012', NULL, 'so is free rent starting before the lease');
 SELECT lives_ok(format($$INSERT INTO leasemgr.free_rent_period (contract_id, days) VALUES (%s, '[2025-03-01,2025-03-14]')$$, :terms),
   'free rent up to and including the last day of the lease is within it');
+
+-- A draft's lease cannot shrink past its terms (they would be billed outside it).
+SELECT th.draft(:park, 'CT-SHORT', '{}', '2024-01-01', '2024-12-31') AS short \gset
+SELECT id AS short_charge FROM leasemgr.charge WHERE contract_id = :short \gset
+SELECT th.refuses(format($$UPDATE leasemgr.contract SET end_date = '2024-06-30' WHERE id = %s$$, :short),
+  'LM012', format('charge %s of contract CT-SHORT would be outside its lease', :short_charge),
+  'The charge runs from 2024-01-01 to 2024-12-31; the lease would run from 2024-01-01 to 2024-06-30 inclusive.',
+  'Change the dates of the charges and free-rent periods first, or delete them and add them again for the new lease.',
+  'a draft''s lease cannot be shortened past its charges');
+UPDATE leasemgr.charge SET valid_from = '2024-02-01', valid_to = '2024-06-30' WHERE id = :short_charge;
+INSERT INTO leasemgr.free_rent_period (contract_id, days) VALUES (:short, '[2024-01-01,2024-02-01)') RETURNING id AS short_free \gset
+SELECT throws_ok(format($$UPDATE leasemgr.contract SET start_date = '2024-01-15' WHERE id = %s$$, :short),
+  'LM012', format('free-rent period %s of contract CT-SHORT would be outside its lease', :short_free),
+  '... nor past its free rent');
+SELECT lives_ok(format($$UPDATE leasemgr.contract SET end_date = '2024-06-30' WHERE id = %s$$, :short),
+  'once the charge ends earlier, the lease can end with it');
+SELECT lives_ok(format($$UPDATE leasemgr.contract SET start_date = '2023-12-01', end_date = '2025-06-30' WHERE id = %s$$, :short),
+  'a lease can always grow around its terms');
 
 -- A rate bills something; a cycle is one the schedule knows.
 SELECT th.refuses(format($$INSERT INTO leasemgr.charge (contract_id, kind, basis, rate)
