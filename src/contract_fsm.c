@@ -226,6 +226,62 @@ contract_has_rows(Check *k, Datum contract_id, const char *relname, const char *
 }
 
 /*
+ * A draft's new lease dates must still hold its charges and free-rent periods: they are
+ * checked against the lease when they are written, and would otherwise be left outside it
+ * (and billed outside it) when the lease is shortened afterwards. Reads the latest committed
+ * rows: a term written while this UPDATE waited for the contract row (terms lock it FOR
+ * SHARE) counts too. A schema from before charges has none to check.
+ */
+static void
+check_terms_within_lease(Check *k)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[3];
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	const char *what;
+
+	if (!OidIsValid(get_relname_relid("charge", RelationGetNamespace(k->rel))))
+		return;
+	lm_spi_connect(&k->spi);
+	if (plan == NULL)
+	{
+		Oid			argtypes[3] = {INT8OID, DATEOID, DATEOID};
+
+		plan = lm_keep_plan("SELECT what, id, first_day, last_day FROM ("
+							" SELECT 'charge'::pg_catalog.text AS what, id, valid_from AS first_day, valid_to AS last_day"
+							" FROM leasemgr.charge WHERE contract_id OPERATOR(pg_catalog.=) $1"
+							" UNION ALL"
+							" SELECT 'free-rent period', id, pg_catalog.lower(days),"
+							" pg_catalog.upper(days) OPERATOR(pg_catalog.-) 1"
+							" FROM leasemgr.free_rent_period WHERE contract_id OPERATOR(pg_catalog.=) $1) t "
+							"WHERE first_day OPERATOR(pg_catalog.<) $2 OR last_day OPERATOR(pg_catalog.>) $3 "
+							"ORDER BY what, id LIMIT 1", 3, argtypes);
+	}
+	args[0] = lm_row_datum(&k->new, k->att[C_ID]);
+	args[1] = DateADTGetDatum(row_date(&k->new, k->att[C_START_DATE]));
+	args[2] = DateADTGetDatum(row_date(&k->new, k->att[C_END_DATE]));
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "term dates query failed");
+	if (SPI_processed == 0)
+		return;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	what = SPI_getvalue(t, d, 1);
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_INVALID_LEASE_DATES),
+			 errmsg("%s %s of contract %s would be outside its lease", what, SPI_getvalue(t, d, 2),
+					code_of(k)),
+			 errdetail("The %s runs from %s to %s; the lease would run from %s to %s inclusive.", what,
+					   lm_date_text(DatumGetDateADT(SPI_getbinval(t, d, 3, &isnull))),
+					   lm_date_text(DatumGetDateADT(SPI_getbinval(t, d, 4, &isnull))),
+					   lm_row_text(&k->new, k->att[C_START_DATE]), lm_row_text(&k->new, k->att[C_END_DATE])),
+			 errhint("Change the dates of the charges and free-rent periods first, or delete them and add them again for the new lease.")));
+}
+
+/*
  * renews_contract_id must name a contract of the same park. Checked here rather than by a
  * self-referencing foreign key (which makes pg_dump warn about circular keys on every dump);
  * the referenced row is locked FOR KEY SHARE, as a foreign key would, so it cannot be
@@ -549,7 +605,10 @@ contract_before_update(Check *k)
 
 	if (lm_row_changed(&k->old, &k->new, att[C_START_DATE]) ||
 		lm_row_changed(&k->old, &k->new, att[C_END_DATE]))
+	{
 		check_lease_dates(k);
+		check_terms_within_lease(k);
+	}
 	if (lm_row_changed(&k->old, &k->new, att[C_RENEWS_CONTRACT_ID]))
 		check_renewed_contract(k);
 

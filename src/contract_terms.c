@@ -175,6 +175,13 @@ table_terms(TermTable t)
 	return t == TT_CHARGE ? "charges" : t == TT_FREE_RENT ? "free-rent periods" : "turnover reports";
 }
 
+/* One row of the table, for "cannot add a charge" (a closed contract's detail says only that). */
+static const char *
+table_term(TermTable t)
+{
+	return t == TT_CHARGE ? "charge" : t == TT_FREE_RENT ? "free-rent period" : "turnover report";
+}
+
 /* Dates a term must lie in: the agreed lease, start_date through end_date. */
 static void
 check_within_lease(const LmContractFacts *f, DateADT from, DateADT to, const char *what)
@@ -376,7 +383,8 @@ contract_term_before_write(PG_FUNCTION_ARGS)
 				check_turnover_report(&old, att, &f, false);
 			}
 			else if (f.state != LM_CS_DRAFT)
-				lm_refuse_term_change(&f, terms, terms, "remove one");
+				lm_refuse_term_change(&f, terms, terms,
+									  psprintf("remove a %s", table_term(cache->table)));
 		}
 		result = old.tuple;
 	}
@@ -420,7 +428,9 @@ contract_term_before_write(PG_FUNCTION_ARGS)
 		else
 		{
 			if (f.state != LM_CS_DRAFT)
-				lm_refuse_term_change(&f, terms, terms, is_insert ? "add one" : "change one");
+				lm_refuse_term_change(&f, terms, terms,
+									  psprintf("%s a %s", is_insert ? "add" : "change",
+											   table_term(cache->table)));
 			if (cache->table == TT_CHARGE)
 				check_charge(&new, att, &f, &edits);
 			else if (!lm_row_null(&new, att[T_DAYS]))

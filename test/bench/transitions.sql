@@ -3,11 +3,11 @@
 --
 --   psql -v contracts=25000 -v rounds=3 -f test/bench/transitions.sql
 --
--- Each round creates :contracts fresh draft contracts (one unit each) in leasemgr.contract
--- and the same rows in bench.contract_plain (LIKE leasemgr.contract INCLUDING ALL: same
--- columns, defaults, generated columns, checks and indexes; no triggers, no foreign keys),
--- then moves every contract through submit, approve, sign and activate: 4 x :contracts
--- transitions, done three ways:
+-- Each round creates :contracts fresh draft contracts (one unit and one rent charge each, as
+-- submitting needs both) in leasemgr.contract and the same rows in bench.contract_plain
+-- (LIKE leasemgr.contract INCLUDING ALL: same columns, defaults, generated columns, checks
+-- and indexes; no triggers, no foreign keys), then moves every contract through submit,
+-- approve, sign and activate: 4 x :contracts transitions, done three ways:
 --   bulk:   one UPDATE per transition over all contracts (a migration or a batch job)
 --   single: one UPDATE statement per contract and transition (an application writing
 --           the table directly)
@@ -44,8 +44,9 @@ SELECT b.park_id, b.id, 1 + n / 100, 'U' || n, 'office', 100
  WHERE b.code = 'B' AND b.park_id = (SELECT id FROM leasemgr.park WHERE code = 'BENCH');
 SELECT id AS park FROM leasemgr.park WHERE code = 'BENCH' \gset
 
--- Fresh drafts for a round: in leasemgr.contract (with their units) or in the plain copy.
--- The document hash is attached in draft, so sign needs nothing more.
+-- Fresh drafts for a round: in leasemgr.contract (with their units and charges) or in the
+-- plain copy. The document hash is attached in draft, so sign needs nothing more. Setting up
+-- is not timed: the rounds time the transitions only, on both sides.
 CREATE FUNCTION bench.setup(park bigint, n int, plain boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF plain THEN
@@ -59,7 +60,8 @@ BEGIN
     -- way the plain copy is emptied (past the TRUNCATE guard: replica mode skips triggers).
     -- The logs keep growing, as they do in production.
     SET LOCAL session_replication_role = replica;
-    TRUNCATE leasemgr.contract_unit, leasemgr.contract;
+    TRUNCATE leasemgr.bill_line, leasemgr.bill, leasemgr.turnover_report, leasemgr.free_rent_period,
+             leasemgr.charge, leasemgr.contract_unit, leasemgr.contract;
     SET LOCAL session_replication_role = origin;
     INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date, document_sha256)
     SELECT park, 'B-' || i, t.id, date '2025-01-01', date '2027-12-31', repeat('ab', 32)
@@ -67,6 +69,8 @@ BEGIN
     INSERT INTO leasemgr.contract_unit (contract_id, unit_id)
     SELECT c.id, u.id FROM leasemgr.contract c JOIN leasemgr.unit u ON u.park_id = c.park_id AND u.code = 'U' || substr(c.code, 3)
      WHERE c.park_id = park;
+    INSERT INTO leasemgr.charge (contract_id, kind, basis, rate)
+    SELECT c.id, 'rent', 'per_m2_month', 80 FROM leasemgr.contract c WHERE c.park_id = park;
   END IF;
 END
 $$;

@@ -2,6 +2,8 @@
 # The transitions benchmark in instructions instead of seconds: callgrind counts the CPU
 # instructions a single-user backend executes for the four bulk UPDATEs (submit, approve,
 # sign, activate) over N contracts, once on leasemgr.contract and once on the plain copy.
+# The drafts (with their unit and rent charge on the leasemgr side) are made beforehand by
+# bench.setup, so only the UPDATEs are counted.
 # Instruction counts repeat exactly from run to run, whatever else the machine does, so
 # this is the number to compare when changing the triggers.
 #

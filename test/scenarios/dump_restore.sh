@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# pg_dump and pg_restore keep everything: every row of every table (leases, timeline, audit
-# log, park grants), every constraint, trigger and policy, and the sequences, so new rows
-# after a restore never collide with restored ones. A restore adds nothing to the audit log.
+# pg_dump and pg_restore keep everything: every row of every table (leases, charges,
+# timeline, audit log, park grants, price indexes), every constraint, trigger and policy, and
+# the sequences, so new rows after a restore never collide with restored ones. A restore adds
+# nothing to the audit log.
 . "$(dirname "$0")/tap-lib.bash"
 plan 10
 
@@ -28,13 +29,14 @@ else
   diag <"$tmp/restore.err"
 fi
 
-# Rows: count and a checksum of every row of every table, in id order.
+# Rows: count and a checksum of every row of every table, in the order of their text (not
+# every table has an id: price_index is keyed by series and month).
 fingerprint() {
   q -d "$1" <<'SQL'
 SELECT string_agg(format('%s %s', t, r), E'\n' ORDER BY t)
   FROM (SELECT c.relname AS t,
                (xpath('/row/r/text()',
-                      query_to_xml(format('SELECT count(*) || '':'' || md5(coalesce(string_agg(x::text, ''|'' ORDER BY x.id), '''')) AS r FROM leasemgr.%I x', c.relname),
+                      query_to_xml(format('SELECT count(*) || '':'' || md5(coalesce(string_agg(x::text, ''|'' ORDER BY x::text), '''')) AS r FROM leasemgr.%I x', c.relname),
                                    false, true, '')))[1]::text AS r
           FROM pg_class c WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind = 'r') s;
 SQL
@@ -102,6 +104,8 @@ SELECT n.id, cu.unit_id FROM leasemgr.contract n,
        (SELECT cu.unit_id FROM leasemgr.contract_unit cu JOIN leasemgr.contract c ON c.id = cu.contract_id
          WHERE c.state = 'active' ORDER BY c.id LIMIT 1) cu
  WHERE n.code = 'AFTER-RESTORE';
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate)
+SELECT id, 'rent', 'per_m2_month', 80 FROM leasemgr.contract WHERE code = 'AFTER-RESTORE';
 SELECT leasemgr.contract_transition(id, 'submit') FROM leasemgr.contract WHERE code = 'AFTER-RESTORE';
 SQL
 )

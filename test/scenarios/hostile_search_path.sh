@@ -94,6 +94,13 @@ INSERT INTO leasemgr.tenant (park_id, kind, name, id_type, id_number)
 INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
   VALUES (:park::bigint, 'C1'::text, :tenant::bigint, '2024-01-01'::date, '2024-12-31'::date) RETURNING id AS c1 \gset
 INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (:c1::bigint, :unit::bigint);
+INSERT INTO leasemgr.price_index (series, month, value) VALUES ('CN-CPI'::text, '2023-10-01'::date, 102.5::numeric);
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, escalation, escalate_every_months, cpi_series, cpi_lag_months)
+  VALUES (:c1::bigint, 'rent'::text, 'per_m2_month'::text, 80::numeric, 'cpi'::text, 12::int, 'CN-CPI'::text, 3::int);
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, billed)
+  VALUES (:c1::bigint, 'turnover'::text, 'turnover_pct'::text, 5::numeric, 'arrears'::text);
+INSERT INTO leasemgr.free_rent_period (contract_id, days) VALUES (:c1::bigint, '[2024-01-01,2024-02-01)'::daterange);
+UPDATE leasemgr.charge SET rate = 85::numeric WHERE contract_id OPERATOR(pg_catalog.=) :c1::bigint AND kind OPERATOR(pg_catalog.=) 'rent'::text;
 SELECT leasemgr.contract_transition(:c1::bigint, 'submit'::text, 'note'::text);
 SET leasemgr.actor = 'wang.wei';
 SELECT leasemgr.contract_transition(:c1::bigint, 'approve'::text);
@@ -101,10 +108,13 @@ SELECT leasemgr.contract_transition(:c1::bigint, 'sign'::text);
 UPDATE leasemgr.contract SET document_sha256 = repeat('AB'::text, 32::int) WHERE id OPERATOR(pg_catalog.=) :c1::bigint;
 SELECT leasemgr.contract_transition(:c1::bigint, 'sign'::text);
 SELECT leasemgr.contract_transition(:c1::bigint, 'activate'::text);
+INSERT INTO leasemgr.turnover_report (contract_id, month, sales) VALUES (:c1::bigint, '2024-02-01'::date, 250000::numeric);
+UPDATE leasemgr.turnover_report SET sales = 260000::numeric WHERE contract_id OPERATOR(pg_catalog.=) :c1::bigint;
 UPDATE leasemgr.contract SET end_date = '2025-01-01'::date WHERE id OPERATOR(pg_catalog.=) :c1::bigint;
 INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
   VALUES (:park::bigint, 'C2'::text, :tenant::bigint, '2024-06-01'::date, '2025-05-31'::date) RETURNING id AS c2 \gset
 INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (:c2::bigint, :unit::bigint);
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) VALUES (:c2::bigint, 'rent'::text, 'fixed_month'::text, 9000::numeric);
 SELECT leasemgr.contract_transition(:c2::bigint, 'submit'::text);
 SELECT leasemgr.contract_transition(:c1::bigint, 'terminate'::text, 'early'::text, '2024-05-31'::date);
 SELECT leasemgr.contract_transition(:c2::bigint, 'submit'::text);

@@ -12,12 +12,19 @@ SELECT park_id, 'HT-2024-001', id, '2024-01-01', '2025-12-31' FROM leasemgr.tena
 SELECT leasemgr.contract_transition(id, 'submit') FROM leasemgr.contract WHERE code = 'HT-2024-001';
 INSERT INTO leasemgr.contract_unit (contract_id, unit_id)
 SELECT c.id, u.id FROM leasemgr.contract c, leasemgr.unit u WHERE c.code = 'HT-2024-001' AND u.code = 'A-0301';
+-- Submitting a lease that charges nothing; then its rent and property fee (dates default
+-- to the lease's).
+SELECT leasemgr.contract_transition(id, 'submit') FROM leasemgr.contract WHERE code = 'HT-2024-001';
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate)
+SELECT c.id, k.kind, 'per_m2_month', k.rate FROM leasemgr.contract c, (VALUES ('rent', 85), ('property_fee', 8.5)) AS k(kind, rate)
+ WHERE c.code = 'HT-2024-001';
 
 SET leasemgr.actor = 'li.na';
 SELECT leasemgr.contract_transition(id, 'submit', 'offer agreed on site') FROM leasemgr.contract WHERE code = 'HT-2024-001';
--- Approving one's own submission; then editing a term under review.
+-- Approving one's own submission; then editing a term under review, the rent included.
 SELECT leasemgr.contract_transition(id, 'approve') FROM leasemgr.contract WHERE code = 'HT-2024-001';
 UPDATE leasemgr.contract SET end_date = '2026-12-31' WHERE code = 'HT-2024-001';
+UPDATE leasemgr.charge SET rate = 80 WHERE kind = 'rent';
 -- Jumping ahead with a direct UPDATE.
 UPDATE leasemgr.contract SET state = 'active' WHERE code = 'HT-2024-001';
 
@@ -35,6 +42,8 @@ INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
 SELECT park_id, 'HT-2025-007', id, '2025-07-01', '2026-06-30' FROM leasemgr.tenant WHERE kind = 'person';
 INSERT INTO leasemgr.contract_unit (contract_id, unit_id)
 SELECT c.id, u.id FROM leasemgr.contract c, leasemgr.unit u WHERE c.code = 'HT-2025-007' AND u.code = 'A-0301';
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate)
+SELECT id, 'rent', 'per_m2_month', 88 FROM leasemgr.contract WHERE code = 'HT-2025-007';
 SELECT leasemgr.contract_transition(id, 'submit') FROM leasemgr.contract WHERE code = 'HT-2025-007';
 
 -- Ending the first one early, then moving out and closing.
@@ -52,6 +61,9 @@ SELECT event, from_state, to_state, actor, note, effective_date
   FROM leasemgr.contract_timeline((SELECT id FROM leasemgr.contract WHERE code = 'HT-2024-001'));
 SELECT contract_code, tenant_name, state, unit_count, billable_area_m2, unit_codes
   FROM leasemgr.contract_overview ORDER BY contract_code;
+-- The charges as stored: park and dates taken from the contract.
+SELECT c.code, ch.kind, ch.basis, ch.rate, ch.valid_from, ch.valid_to, ch.park_id = c.park_id AS same_park
+  FROM leasemgr.charge ch JOIN leasemgr.contract c ON c.id = ch.contract_id ORDER BY c.code, ch.id;
 
 -- The audit trail of the contract row, changed columns only (times left out here).
 SELECT action, actor, old_values - 'state_since' - 'submitted_at' - 'approved_at' - 'signed_at' AS old_values,

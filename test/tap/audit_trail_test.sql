@@ -2,7 +2,7 @@
 -- the person, the login, the role, the program and the changed columns; nobody can change
 -- or forge the log.
 BEGIN;
-SELECT plan(46);
+SELECT plan(51);
 
 SET LOCAL application_name = 'audit-test-app';
 SET LOCAL leasemgr.actor = 'chen.jing@example.com';
@@ -52,7 +52,7 @@ CREATE FUNCTION pg_temp.audited_tables(before bigint) RETURNS SETOF text LANGUAG
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY '{region,park,building,unit,tenant,contract,contract_unit}'::text[] LOOP
+  FOREACH t IN ARRAY '{region,park,building,unit,tenant,contract,contract_unit,charge}'::text[] LOOP
     RETURN NEXT ok(EXISTS (SELECT FROM leasemgr.audit_log a WHERE a.id > before AND a.table_name = t),
                    format('%s changes are audited', t));
   END LOOP;
@@ -96,7 +96,8 @@ CREATE FUNCTION pg_temp.no_truncate() RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY '{region,park,building,unit,tenant,contract,contract_unit,park_grant}'::text[] LOOP
+  FOREACH t IN ARRAY '{region,park,building,unit,tenant,contract,contract_unit,park_grant,
+                        charge,free_rent_period,turnover_report,price_index}'::text[] LOOP
     RETURN NEXT throws_ok(format('TRUNCATE leasemgr.%I CASCADE', t), 'LM010',
                           format('leasemgr.%s cannot be truncated', t), format('the owner cannot truncate %s', t));
   END LOOP;

@@ -37,9 +37,11 @@ CREATE FUNCTION th.tenant(p_park bigint, p_n int DEFAULT 1) RETURNS bigint LANGU
   RETURNING id
 $$;
 
--- A draft contract on the given units.
+-- A draft contract on the given units, with a rent charge of 80.0000 CNY per m² and month
+-- over the whole lease (submission needs a charge); p_charge => false leaves it without one.
 CREATE FUNCTION th.draft(p_park bigint, p_code text, p_units bigint[], p_start date, p_end date,
-                         p_tenant bigint DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql AS $$
+                         p_tenant bigint DEFAULT NULL, p_charge boolean DEFAULT true)
+RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
   c bigint;
   u bigint;
@@ -50,6 +52,9 @@ BEGIN
   FOREACH u IN ARRAY p_units LOOP
     INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (c, u);
   END LOOP;
+  IF p_charge THEN
+    INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) VALUES (c, 'rent', 'per_m2_month', 80.0000);
+  END IF;
   RETURN c;
 END
 $$;
@@ -137,6 +142,14 @@ BEGIN
     END IF;
   END;
 END
+$$;
+
+-- A refusal in full: passes when the statement fails with exactly this SQLSTATE, message,
+-- detail and hint (NULL for a part the error does not have).
+CREATE FUNCTION th.refuses(stmt text, p_code text, p_message text, p_detail text, p_hint text,
+                           description text) RETURNS text LANGUAGE sql AS $$
+  SELECT is(ARRAY[e.code, e.message, e.detail, e.hint], ARRAY[p_code, p_message, p_detail, p_hint], description)
+    FROM th.error_of(stmt) e
 $$;
 
 GRANT USAGE ON SCHEMA th TO PUBLIC;

@@ -1,7 +1,7 @@
 -- Each role sees and changes only the rows of the parks granted to it, through tables,
 -- views and functions; errors never reveal another park's rows; admins see everything.
 BEGIN;
-SELECT plan(50);
+SELECT plan(51);
 
 -- Two parks with a bit of everything, made by the owner.
 SELECT th.park('RA') AS pa \gset
@@ -35,7 +35,7 @@ DECLARE
   na bigint;
   nb bigint;
 BEGIN
-  FOREACH t IN ARRAY '{building,unit,tenant,contract,contract_unit,contract_event}'::text[] LOOP
+  FOREACH t IN ARRAY '{building,unit,tenant,contract,contract_unit,contract_event,charge}'::text[] LOOP
     EXECUTE format('SELECT count(*) FILTER (WHERE park_id = %s), count(*) FILTER (WHERE park_id <> %s) FROM leasemgr.%I', pa, pa, t)
       INTO na, nb;
     RETURN NEXT ok(na > 0 AND nb = 0, format('%s: %s rows of park A, none of another park', t, na));
@@ -146,8 +146,8 @@ SELECT is((SELECT count(*) FROM leasemgr.audit_log WHERE table_name = 'park_gran
 -- The policies are on every park-scoped table, and evaluate their functions once per query.
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE n.nspname = 'leasemgr' AND c.relkind = 'r' AND NOT c.relrowsecurity ORDER BY 1),
-  ARRAY['park_grant', 'region'],
-  'row-level security is on for every table but region (above parks) and park_grant (admins only)');
+  ARRAY['park_grant', 'price_index', 'region'],
+  'row-level security is on for every table but region (above parks), park_grant (admins only) and price_index (headquarters'' rule library)');
 SELECT ok((SELECT bool_and(qual LIKE '%SELECT leasemgr.sees_all_parks()%' AND qual LIKE '%SELECT leasemgr.visible_parks()%')
              FROM pg_policies WHERE schemaname = 'leasemgr'),
   'every policy calls the scope functions as initplans (once per query)');
