@@ -122,7 +122,7 @@ enum
 	T_ID, T_PARK_ID, T_CONTRACT_ID,
 	/* charge */
 	T_BASIS, T_RATE, T_BREAKPOINT, T_VALID_FROM, T_VALID_TO, T_CYCLE, T_ESCALATION,
-	T_ANCHOR, T_CPI_SERIES, T_CPI_BASE, T_CPI_LAG,
+	T_ANCHOR, T_CPI_SERIES, T_CPI_BASE, T_CPI_LAG, T_BILLED,
 	/* free_rent_period */
 	T_DAYS,
 	/* turnover_report */
@@ -132,7 +132,7 @@ enum
 static const char *const term_colnames[T__COUNT] = {
 	"id", "park_id", "contract_id",
 	"basis", "rate", "breakpoint", "valid_from", "valid_to", "cycle_months", "escalation",
-	"escalation_anchor", "cpi_series", "cpi_base_month", "cpi_lag_months",
+	"escalation_anchor", "cpi_series", "cpi_base_month", "cpi_lag_months", "billed",
 	"days", "month"
 };
 
@@ -156,7 +156,7 @@ term_cache(FunctionCallInfo fcinfo, Relation rel)
 	if (!fresh)
 		return cache;
 	if (strcmp(name, "charge") == 0)
-		cache->table = TT_CHARGE, first = T_BASIS, last = T_CPI_LAG;
+		cache->table = TT_CHARGE, first = T_BASIS, last = T_BILLED;
 	else if (strcmp(name, "free_rent_period") == 0)
 		cache->table = TT_FREE_RENT, first = last = T_DAYS;
 	else if (strcmp(name, "turnover_report") == 0)
@@ -258,6 +258,11 @@ check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edit
 						  "Charges are billed monthly, quarterly, half-yearly or yearly.",
 						  "Set cycle_months to 1, 3, 6 or 12.");
 	}
+	if (turnover && !lm_row_null(new, att[T_BILLED]) &&
+		strcmp(TextDatumGetCString(lm_row_datum(new, att[T_BILLED])), "arrears") != 0)
+		refuse_charge("turnover rent is billed in arrears",
+					  "A month's turnover rent is known only once the month's sales are reported.",
+					  "Set billed = 'arrears' on a turnover_pct charge.");
 	if (turnover && lm_row_null(new, att[T_BREAKPOINT]))
 		lm_edit(edits, att[T_BREAKPOINT], DirectFunctionCall1(int4_numeric, Int32GetDatum(0)), false);
 

@@ -3,7 +3,7 @@
 -- start and mid-lease, turnover breakpoints, the one half-up rounding. Every amount has its
 -- hand calculation beside it.
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 
 SELECT th.park('BC') AS park \gset
 
@@ -158,6 +158,9 @@ SELECT is(pg_temp.explain(:c_turn, :ch_turn, '2027-03-01'),
 -- below the breakpoint: 8% x max(0, 150,000 - 200,000) = 0.00
 SELECT is(pg_temp.amount(:c_turn, :ch_turn, '2027-04-01'), 0.00, 'sales below the breakpoint: 0.00');
 SELECT ok(pg_temp.amount(:c_turn, :ch_turn, '2027-05-01') IS NULL, 'a month without a sales report has no amount yet');
+SELECT throws_ok(format($$INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, breakpoint)
+                          VALUES (%s, 'turnover', 'turnover_pct', 5, 0)$$, :c_turn), 'LM015',
+  'turnover rent is billed in arrears', 'a turnover charge billed in advance is refused with a hint');
 
 -- Rounding: half-up, once, at the line. 1.00 m2 x 0.0050 CNY/m2/day x 1 day = 0.005 -> 0.01;
 -- 0.0049 -> 0.0049 -> 0.00.
