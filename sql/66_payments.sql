@@ -353,7 +353,8 @@ BEGIN
       DETAIL = 'A payment records money received.',
       HINT = 'Money paid back to a tenant is a refund, not a negative payment.';
   END IF;
-  IF record_payment.amount OPERATOR(pg_catalog.<>) pg_catalog.round(record_payment.amount, 2)
+  -- Whole cents (no rounding of money here: a fraction of a cent is refused, not rounded).
+  IF ((record_payment.amount OPERATOR(pg_catalog.*) 100) OPERATOR(pg_catalog.%) 1) OPERATOR(pg_catalog.<>) 0
      OR record_payment.amount OPERATOR(pg_catalog.>=) 100000000000000 THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
       MESSAGE = pg_catalog.format('%s is not an amount of money', record_payment.amount),

@@ -2,7 +2,7 @@
 -- contract), allocated oldest due principal first, then late fees, the rest kept as credit;
 -- the ledgers never change. Every amount is worked out by hand in the comment beside it.
 BEGIN;
-SELECT plan(96);
+SELECT plan(98);
 
 \ir payment_helpers.sql
 
@@ -146,6 +146,8 @@ DECLARE
     ['-5', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'a negative payment'],
     ['10.001', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'a fraction of a cent'],
     ['''NaN''', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'NaN'],
+    ['''Infinity''', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'Infinity'],
+    ['100000000000000', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'more than numeric(16,2) holds'],
     ['NULL', '''2026-03-01''', '''bank_transfer''', '''R-1''', 'LM011', 'a NULL amount'],
     ['10', 'NULL', '''bank_transfer''', '''R-1''', 'LM011', 'a NULL day'],
     ['10', 'leasemgr.business_date() + 1', '''bank_transfer''', '''R-1''', 'LM011', 'a day in the future'],
