@@ -13,6 +13,8 @@ OBJS = \
 	src/contract_unit.o \
 	src/contract_terms.o \
 	src/bill.o \
+	src/payment.o \
+	src/late_fee.o \
 	src/money.o \
 	src/billing.o \
 	src/bill_run.o \
@@ -21,7 +23,8 @@ OBJS = \
 	src/core/lm_identity.o \
 	src/core/lm_contract_states.o \
 	src/core/lm_calendar.o \
-	src/core/lm_schedule.o
+	src/core/lm_schedule.o \
+	src/core/lm_late_fee.o
 
 # The install script of the current version is assembled from the domain files in a fixed
 # order (their numeric prefixes). Released versions are frozen as sql/leasemgr--X.Y.Z.sql
@@ -35,7 +38,7 @@ DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasem
 # in this version, verbatim, so they cannot drift apart. freeze-release freezes it with the
 # install script.
 UPGRADE_FROM      = 0.1.0
-UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql
+UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql sql/66_payments.sql
 UPGRADE_SCRIPT    = leasemgr--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built       += $(UPGRADE_SCRIPT)
 
