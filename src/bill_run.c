@@ -264,6 +264,7 @@ flush_batch(Run *r)
 	static SPIPlanPtr existing_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
 	static SPIPlanPtr fix_plan = NULL;
+	static SPIPlanPtr credit_plan = NULL;
 	Batch	   *b = &r->b;
 	BillId	   *ids;
 	int			nids = 0;
@@ -306,6 +307,12 @@ flush_batch(Run *r)
 								 "RETURNING contract_id, amount",
 								 9, line_types);
 		/* A new bill all of whose lines another run wrote first: bring it to its total. */
+		/* Tenant credit (payments not yet allocated) pays the new bills at once. */
+		credit_plan = lm_keep_plan("SELECT leasemgr.apply_credit(p.contract_id) FROM "
+								   "(SELECT DISTINCT p.contract_id FROM leasemgr.payment p "
+								   " WHERE p.unallocated OPERATOR(pg_catalog.>) 0 "
+								   " AND p.contract_id OPERATOR(pg_catalog.=) ANY ($1)) p",
+								   1, fix_types);
 		fix_plan = lm_keep_plan("UPDATE leasemgr.bill b SET amount = COALESCE((SELECT pg_catalog.sum(l.amount) "
 								"FROM leasemgr.bill_line l WHERE l.bill_id OPERATOR(pg_catalog.=) b.id), 0) "
 								"WHERE b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.amount OPERATOR(pg_catalog.<>) "
@@ -392,6 +399,13 @@ flush_batch(Run *r)
 		fargs[0] = array_of(new_ids, nids, INT8OID);
 		if (SPI_execute_plan(fix_plan, fargs, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "bill total repair failed");
+	}
+	{
+		Datum		cargs[1] = {array_of(b->bill_contract, b->nbills, INT8OID)};
+
+		if (SPI_execute_plan(credit_plan, cargs, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "credit allocation failed");
+		SPI_freetuptable(SPI_tuptable);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->batch_cxt);

@@ -2,7 +2,7 @@
 -- terminated contract up to its termination date and never after, skips contracts that are
 -- not billable; issued bills and lines are never edited. Amounts with their hand calculation.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 
 SELECT th.park('BR') AS park \gset
 SELECT th.park('BR2') AS other_park \gset
@@ -104,6 +104,18 @@ SELECT results_eq(format('SELECT bills_created FROM leasemgr.bill_run(%L, %s)', 
 SELECT throws_ok($$SELECT * FROM leasemgr.bill_run('2026-09-01', -1)$$, 'LM009', 'park -1 does not exist',
   'an unknown park is refused');
 SELECT throws_ok($$SELECT * FROM leasemgr.bill_run(NULL)$$, 'LM011', NULL, 'a run needs its month');
+
+-- Tenant credit pays the next bills: 5,000.00 paid against September's 4,000.00 leaves
+-- 1,000.00 of credit; October's bill (rent 1,000 + September's parking 500 = 1,500.00) takes it.
+SELECT pg_temp.lease(:park, 'R-CREDIT', 'active') AS cr \gset
+SELECT leasemgr.bill_run('2026-09-01', :park);
+SELECT leasemgr.record_payment(:cr, 5000, leasemgr.business_date(), 'bank_transfer', 'BR-CREDIT-1');
+SELECT is((SELECT unallocated FROM leasemgr.payment WHERE reference = 'BR-CREDIT-1'), 1000.00,
+  'an overpayment leaves credit: 5,000 - 4,000 = 1,000.00');
+SELECT leasemgr.bill_run('2026-10-01', :park);
+SELECT results_eq(format($$SELECT amount, paid, state FROM leasemgr.bill WHERE contract_id = %s AND period = '2026-10-01'$$, :cr),
+  $$VALUES (1500.00, 1000.00, 'partially_paid')$$, 'the bill run applies the credit to the new bill: 1,000.00 of 1,500.00 paid');
+SELECT is((SELECT unallocated FROM leasemgr.payment WHERE reference = 'BR-CREDIT-1'), 0.00, '... and the credit is used up');
 
 -- Issued lines and bills are never edited, for any role, the owner included.
 SELECT id AS bill_id FROM leasemgr.bill WHERE contract_id = :a AND period = '2026-09-01' \gset
