@@ -30,6 +30,8 @@ CREATE TABLE leasemgr.contract (
   approved_by        text,
   approved_at        timestamptz,
   state_since        timestamptz NOT NULL,
+  -- Added in 0.2.0 by ALTER TABLE ... ADD COLUMN, so it comes last here too.
+  deposit_amount     numeric(16,2) CHECK (deposit_amount >= 0),
   CONSTRAINT contract_dates_ordered CHECK (end_date >= start_date),
   CONSTRAINT contract_terminated_within_lease CHECK (terminated_on BETWEEN start_date AND end_date),
   CONSTRAINT contract_signed_has_document CHECK (signed_at IS NULL OR document_sha256 IS NOT NULL),
@@ -71,6 +73,8 @@ COMMENT ON COLUMN leasemgr.contract.submitted_at IS 'Stamped by submit: when.';
 COMMENT ON COLUMN leasemgr.contract.approved_by IS 'Stamped by approve: the approving person, never the submitter (four-eyes).';
 COMMENT ON COLUMN leasemgr.contract.approved_at IS 'Stamped by approve: when.';
 COMMENT ON COLUMN leasemgr.contract.state_since IS 'Stamped by every transition: since when the contract is in its state.';
+COMMENT ON COLUMN leasemgr.contract.deposit_amount IS
+  'The contractual deposit (押金 / 保证金), CNY, >= 0; NULL when the contract asks for none or it is not entered. What the contract says, not what was received: the deposit ledger (received, held, refunded) comes in a later issue. A term: locked from submission.';
 
 CREATE TABLE leasemgr.contract_unit (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,7 +1,8 @@
 /*
  * billing.c
  *     The billing engine: what a contract's charges come to, period by period, with the
- *     calculation in words; and leasemgr.compute_charges, which shows it without writing.
+ *     calculation in words; leasemgr.compute_charges, which shows it without writing; and
+ *     leasemgr.rent_in_force, the fixed rent in force on a day, for the rent roll.
  *
  * The calendar (periods, escalation steps, free days, proration fractions) comes from the
  * pure-C core (src/core/lm_schedule.c). Here the fractions meet the money: every factor is
@@ -20,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "leasemgr.h"
@@ -28,6 +30,7 @@
 #include "lm_schedule.h"
 
 PG_FUNCTION_INFO_V1(compute_charges);
+PG_FUNCTION_INFO_V1(rent_in_force);
 
 static const char *const kind_names[] = {
 	"rent", "property_fee", "service", "parking", "ac", "utility", "turnover", "other"
@@ -602,8 +605,8 @@ compute_emit(void *arg, LmContractTerms *c, const LmLine *line)
 }
 
 /* Load one contract's terms with its charges and free rent (row-level security applies). */
-static bool
-load_contract(int64 contract_id, LmContractTerms *c)
+bool
+lm_load_contract(int64 contract_id, LmContractTerms *c)
 {
 	static SPIPlanPtr contract_plan = NULL;
 	static SPIPlanPtr charge_plan = NULL;
@@ -676,7 +679,7 @@ compute_charges(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	old = MemoryContextSwitchTo(per_query);
-	if (!load_contract(contract_id, &c))
+	if (!lm_load_contract(contract_id, &c))
 	{
 		MemoryContextSwitchTo(old);
 		SPI_finish();
@@ -692,5 +695,168 @@ compute_charges(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(old);
 	SPI_finish();
+	return (Datum) 0;
+}
+
+/* ---- rent_in_force ------------------------------------------------------------------ */
+
+/* Is the charge fixed rent: rent kind, not a share of turnover? */
+static bool
+is_fixed_rent(const LmCharge *ch)
+{
+	return strcmp(ch->kind, "rent") == 0 && ch->basis != LM_BASIS_TURNOVER_PCT;
+}
+
+/*
+ * The first escalation step of the charge after as_of that takes effect while the charge
+ * runs (after its first day, by its last), or DATEVAL_NOEND.
+ */
+static DateADT
+next_step_after(const LmChargeSchedule *s, DateADT as_of)
+{
+	int			k;
+	DateADT		d;
+
+	if (s->every_months <= 0)
+		return DATEVAL_NOEND;
+	k = lm_step_at(s, as_of) + 1;
+	d = lm_step_date(s, k);
+	/* An anchor before the charge starts: steps before its first day change nothing. */
+	while (d <= s->from && d <= s->to)
+		d = lm_step_date(s, ++k);
+	return d > s->from && d <= s->to ? d : DATEVAL_NOEND;
+}
+
+/*
+ * rent_in_force(contract_id bigint, as_of date)
+ *   RETURNS TABLE(unit_id bigint, billable_area_m2 numeric, monthly_rent numeric,
+ *                 rent_per_m2 numeric, next_escalation_on date)
+ *
+ * The contract's fixed rent in force on as_of, as one monthly amount, split across its
+ * units by billable area. The monthly amount of every rent charge in force is exact
+ * (rate of the escalation step in force x area, per month; per_m2_day x the days of as_of's
+ * month), a fraction num / den when CPI steps divide by an index. The units' shares are
+ * rounded cumulatively, in unit id order: unit i gets round(F x A(1..i) / A) - round(F x
+ * A(1..i-1) / A), so each share is rounded once and the shares add up to round(F) exactly.
+ * Free rent is not deducted: this is the contractual rent, rent_start_date says when it is
+ * first charged. One call per contract: the rent roll calls it LATERAL.
+ */
+Datum
+rent_in_force(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr unit_plan = NULL;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		contract_id = PG_GETARG_INT64(0);
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+	Datum		arg = Int64GetDatum(contract_id);
+	MemoryContext work;
+	MemoryContext old;
+	LmContractTerms c;
+	Numeric		num = lm_num(0);
+	Numeric		den = lm_num(1);
+	Numeric		cum_area;
+	Numeric		done;
+	Numeric		per_m2 = NULL;
+	bool		in_force = false;
+	DateADT		next = DATEVAL_NOEND;
+	int			y,
+				m,
+				d;
+	uint64		i;
+
+	if (DATE_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("rent_in_force needs a finite date"),
+				 errhint("Give the day to report on, e.g. leasemgr.business_date().")));
+	InitMaterializedSRF(fcinfo, 0);
+	/* Terms, step rates and shares of this one contract; the tuplestore copies the rows. */
+	work = AllocSetContextCreate(CurrentMemoryContext, "rent_in_force", ALLOCSET_DEFAULT_SIZES);
+
+	SPI_connect();
+	old = MemoryContextSwitchTo(work);
+	if (!lm_load_contract(contract_id, &c))
+	{
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		lm_row_not_found("contract", arg);
+	}
+	lm_ymd(as_of, &y, &m, &d);
+	for (i = 0; i < (uint64) c.ncharges; i++)
+	{
+		LmCharge   *ch = &c.charges[i];
+		LmChargeSchedule s;
+		LmStepRate *r;
+		Numeric		term;
+
+		if (!is_fixed_rent(ch))
+			continue;
+		lm_charge_schedule(&c, ch, &s);
+		next = Min(next, next_step_after(&s, as_of));
+		if (as_of < s.from || as_of > s.to)
+			continue;
+		r = step_rate(ch, lm_step_at(&s, as_of), work);
+		switch (ch->basis)
+		{
+			case LM_BASIS_PER_M2_MONTH:
+				term = lm_num_mul(r->num, c.area);
+				break;
+			case LM_BASIS_FIXED_MONTH:
+				term = r->num;
+				break;
+			default:			/* per_m2_day: the full month containing as_of */
+				term = lm_num_mul(lm_num_mul(r->num, c.area), lm_num(lm_days_in_month(y, m)));
+				break;
+		}
+		/* num/den + term/r.den, exactly */
+		num = lm_num_add(lm_num_mul(num, r->den), lm_num_mul(term, den));
+		den = lm_num_mul(den, r->den);
+		in_force = true;
+	}
+	if (in_force && lm_num_cmp(c.area, lm_num(0)) > 0)
+		per_m2 = lm_money_round(num, lm_num_mul(den, c.area));
+
+	if (unit_plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		unit_plan = lm_keep_plan("SELECT cu.unit_id, cu.billable_area_m2 FROM leasemgr.contract_unit cu "
+								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 1, argtypes);
+	}
+	if (SPI_execute_plan(unit_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "contract unit query failed");
+	cum_area = lm_num(0);
+	done = lm_num(0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		Datum		values[5];
+		bool		nulls[5] = {false, false, true, true, true};
+		bool		isnull;
+
+		values[0] = SPI_getbinval(t, td, 1, &isnull);
+		values[1] = SPI_getbinval(t, td, 2, &isnull);
+		if (per_m2 != NULL)
+		{
+			Numeric		upto;
+
+			cum_area = lm_num_add(cum_area, DatumGetNumeric(values[1]));
+			upto = lm_money_round(lm_num_mul(num, cum_area), lm_num_mul(den, c.area));
+			values[2] = NumericGetDatum(lm_num_sub(upto, done));
+			done = upto;
+			values[3] = NumericGetDatum(per_m2);
+			nulls[2] = nulls[3] = false;
+		}
+		if (next != DATEVAL_NOEND)
+		{
+			values[4] = DateADTGetDatum(next);
+			nulls[4] = false;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	MemoryContextDelete(work);
 	return (Datum) 0;
 }

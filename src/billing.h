@@ -135,6 +135,9 @@ typedef bool (*LmPeriodFilter) (void *arg, const LmPeriod *p);
 /* Returns false to stop the walk of this charge (e.g. a turnover month not reported yet). */
 typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
 
+/* One contract's terms with its charges and free rent; false when it is not visible. In SPI. */
+extern bool lm_load_contract(int64 contract_id, LmContractTerms *c);
+
 extern void lm_charge_schedule(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s);
 extern void lm_charge_lines(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s, int from_period,
 							LmPeriodFilter keep_going, LmLineSink emit, void *arg);

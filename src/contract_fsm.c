@@ -51,12 +51,16 @@ enum
 {
 	C_ID, C_PARK_ID, C_CODE, C_TENANT_ID, C_STATE, C_START_DATE, C_END_DATE, C_TERMINATED_ON,
 	C_DOCUMENT_SHA256, C_SIGNED_AT, C_RENEWS_CONTRACT_ID, C_CREATED_BY, C_CREATED_AT,
-	C_SUBMITTED_BY, C_SUBMITTED_AT, C_APPROVED_BY, C_APPROVED_AT, C_STATE_SINCE, C__COUNT
+	C_SUBMITTED_BY, C_SUBMITTED_AT, C_APPROVED_BY, C_APPROVED_AT, C_STATE_SINCE,
+	C__REQUIRED,
+	/* Columns added after 0.1.0: 0 in att[] while the database is still on 0.1.0. */
+	C_DEPOSIT_AMOUNT = C__REQUIRED, C__COUNT
 };
 static const char *const contract_colnames[C__COUNT] = {
 	"id", "park_id", "code", "tenant_id", "state", "start_date", "end_date", "terminated_on",
 	"document_sha256", "signed_at", "renews_contract_id", "created_by", "created_at",
-	"submitted_by", "submitted_at", "approved_by", "approved_at", "state_since"
+	"submitted_by", "submitted_at", "approved_by", "approved_at", "state_since",
+	"deposit_amount"
 };
 
 /* What only the state machine writes; a hand-written value is refused. */
@@ -65,7 +69,7 @@ C_APPROVED_BY, C_APPROVED_AT, C_STATE_SINCE};
 
 /* The terms: editable in draft only. (Units are terms too: see contract_unit.c.) */
 static const int term_cols[] = {C_CODE, C_TENANT_ID, C_START_DATE, C_END_DATE,
-C_RENEWS_CONTRACT_ID};
+C_RENEWS_CONTRACT_ID, C_DEPOSIT_AMOUNT};
 
 typedef struct ContractCache
 {
@@ -95,7 +99,14 @@ contract_cache(FunctionCallInfo fcinfo, Relation rel)
 	ContractCache *cache = lm_statement_cache(fcinfo, rel, sizeof(ContractCache), &fresh);
 
 	if (fresh)
-		lm_resolve_columns(rel, contract_colnames, C__COUNT, cache->att);
+	{
+		int			i;
+
+		lm_resolve_columns(rel, contract_colnames, C__REQUIRED, cache->att);
+		/* The library may run against the previous version's schema until UPDATE. */
+		for (i = C__REQUIRED; i < C__COUNT; i++)
+			cache->att[i] = Max(SPI_fnumber(RelationGetDescr(rel), contract_colnames[i]), 0);
+	}
 	return cache;
 }
 
@@ -583,7 +594,7 @@ contract_before_update(Check *k)
 		{
 			int			attnum = att[term_cols[i]];
 
-			if (lm_row_changed(&k->old, &k->new, attnum))
+			if (attnum > 0 && lm_row_changed(&k->old, &k->new, attnum))
 				ereport(ERROR,
 						(errcode(ERRCODE_LM_TERMS_LOCKED),
 						 errmsg("the terms of contract %s are locked", code_of(k)),
@@ -715,7 +726,7 @@ contract_after_transition(PG_FUNCTION_ARGS)
 	cache = lm_statement_cache(fcinfo, rel, sizeof(EventCache), &fresh);
 	if (fresh)
 	{
-		lm_resolve_columns(rel, contract_colnames, C__COUNT, cache->att);
+		lm_resolve_columns(rel, contract_colnames, C__REQUIRED, cache->att);
 		lm_appender_init(&cache->log, "contract_event", contract_event_colnames,
 						 contract_event_types, lengthof(contract_event_colnames),
 						 fcinfo->flinfo->fn_mcxt);

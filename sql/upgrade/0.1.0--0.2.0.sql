@@ -6,4 +6,9 @@
 -- Contracts get the (id, park_id) key the billing tables refer to.
 ALTER TABLE leasemgr.contract ADD CONSTRAINT contract_park_key UNIQUE (id, park_id);
 
+-- The contractual deposit, a term of the contract (sql/40_contract.sql: the last column).
+ALTER TABLE leasemgr.contract ADD COLUMN deposit_amount numeric(16,2) CHECK (deposit_amount >= 0);
+COMMENT ON COLUMN leasemgr.contract.deposit_amount IS
+  'The contractual deposit (押金 / 保证金), CNY, >= 0; NULL when the contract asks for none or it is not entered. What the contract says, not what was received: the deposit ledger (received, held, refunded) comes in a later issue. A term: locked from submission.';
+
 -- What follows is appended by the Makefile: the domain files new in 0.2.0, verbatim.
