@@ -26,7 +26,8 @@ else
 fi
 
 say "CREATE EXTENSION leasemgr CASCADE"
-PGOPTIONS="-c client_min_messages=warning" q -c "CREATE EXTENSION IF NOT EXISTS leasemgr CASCADE"
+PGOPTIONS="-c client_min_messages=warning" q -c "CREATE EXTENSION IF NOT EXISTS leasemgr CASCADE" \
+  -c "ALTER EXTENSION leasemgr UPDATE"
 
 if [ "$(q -At -c "SELECT count(*) FROM leasemgr.park WHERE code = 'SZ-ZH'")" = 0 ]; then
   say "loading the sample parks (test/fixtures/sample_park.sql)"
