@@ -188,13 +188,13 @@ month_text(DateADT month)
 	return psprintf("%04d-%02d", y, m);
 }
 
-static Numeric
-price_index(LmCharge *ch, DateADT month, int step)
+Numeric
+lm_price_index(const char *series, DateADT month)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		args[2];
 	bool		isnull;
-	Numeric		value;
+	Numeric		value = NULL;
 
 	if (plan == NULL)
 	{
@@ -203,19 +203,29 @@ price_index(LmCharge *ch, DateADT month, int step)
 		plan = lm_keep_plan("SELECT value FROM leasemgr.price_index WHERE series OPERATOR(pg_catalog.=) $1 "
 							"AND month OPERATOR(pg_catalog.=) $2", 2, argtypes);
 	}
-	args[0] = CStringGetTextDatum(ch->cpi_series);
+	args[0] = CStringGetTextDatum(series);
 	args[1] = DateADTGetDatum(month);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "price index query failed");
-	if (SPI_processed == 0)
+	if (SPI_processed > 0)
+		value = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return value;
+}
+
+/* The index of a month a CPI step needs; a missing month is an error naming it. */
+static Numeric
+price_index(LmCharge *ch, DateADT month, int step)
+{
+	Numeric		value = lm_price_index(ch->cpi_series, month);
+
+	if (value == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
 				 errmsg("price index %s has no value for %s", ch->cpi_series, month_text(month)),
 				 errdetail("Charge %lld escalates by CPI; its step %d needs the index of %s.",
 						   (long long) ch->id, step, month_text(month)),
 				 errhint("Load the month into leasemgr.price_index (series, month, value).")));
-	value = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
 	return value;
 }
 

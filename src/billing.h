@@ -138,6 +138,9 @@ typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
 /* One contract's terms with its charges and free rent; false when it is not visible. In SPI. */
 extern bool lm_load_contract(int64 contract_id, LmContractTerms *c);
 
+/* The value of a price index series for a month (its first day), or NULL. Inside SPI. */
+extern Numeric lm_price_index(const char *series, DateADT month);
+
 extern void lm_charge_schedule(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s);
 extern void lm_charge_lines(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s, int from_period,
 							LmPeriodFilter keep_going, LmLineSink emit, void *arg);

@@ -22,6 +22,7 @@
 #include "utils/typcache.h"
 
 #include "leasemgr.h"
+#include "billing.h"
 #include "lm_calendar.h"
 #include "lm_contract_states.h"
 
@@ -208,21 +209,7 @@ refuse_charge(const char *msg, const char *detail, const char *hint)
 static void
 check_price_index(Datum series, DateADT month, const char *why)
 {
-	static SPIPlanPtr plan = NULL;
-	Datum		args[2];
-
-	if (plan == NULL)
-	{
-		Oid			argtypes[2] = {TEXTOID, DATEOID};
-
-		plan = lm_keep_plan("SELECT FROM leasemgr.price_index WHERE series OPERATOR(pg_catalog.=) $1 "
-							"AND month OPERATOR(pg_catalog.=) $2", 2, argtypes);
-	}
-	args[0] = series;
-	args[1] = DateADTGetDatum(month);
-	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "price index query failed");
-	if (SPI_processed == 0)
+	if (lm_price_index(TextDatumGetCString(series), month) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
 				 errmsg("price index %s has no value for %s", TextDatumGetCString(series),
