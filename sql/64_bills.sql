@@ -36,7 +36,7 @@ COMMENT ON COLUMN leasemgr.bill.issued_on IS 'The business day the bill was issu
 COMMENT ON COLUMN leasemgr.bill.due_on IS 'The day payment is due: the earliest due day of its charges in the billing month. Late fees accrue after it (and after the grace days).';
 COMMENT ON COLUMN leasemgr.bill.amount IS 'Total of the bill''s lines, CNY. Kept equal to the lines by a trigger.';
 COMMENT ON COLUMN leasemgr.bill.paid IS 'Payments allocated to the bill, CNY. Kept equal to the allocations by a trigger.';
-COMMENT ON COLUMN leasemgr.bill.voided_at IS 'When the bill was voided (leasemgr.void_bill); NULL for a valid bill.';
+COMMENT ON COLUMN leasemgr.bill.voided_at IS 'When finance voided the unpaid bill (UPDATE of voided_at and void_reason, once); NULL for a valid bill. The periods of a void bill stay billed: re-bill them with adjustment lines.';
 COMMENT ON COLUMN leasemgr.bill.void_reason IS 'Why it was voided.';
 COMMENT ON COLUMN leasemgr.bill.state IS 'Generated: void, paid (paid >= amount), partially_paid or open.';
 COMMENT ON COLUMN leasemgr.bill.issued_by IS 'Who ran the bill run that issued it.';
@@ -84,6 +84,11 @@ CREATE FUNCTION leasemgr.bill_line_totals() RETURNS trigger
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 BEGIN
+  -- Lock the bills first, in id order: two transactions adding lines to one bill then take
+  -- turns, and the second sums the lines the first committed (the UPDATE below is a new
+  -- statement with a new snapshot).
+  PERFORM FROM leasemgr.bill b
+    WHERE b.id IN (SELECT n.bill_id FROM new_lines n) ORDER BY b.id FOR NO KEY UPDATE;
   UPDATE leasemgr.bill b
      SET amount = t.total
     FROM (SELECT l.bill_id, pg_catalog.sum(l.amount) AS total
@@ -108,6 +113,14 @@ COMMENT ON FUNCTION leasemgr.ledger_guard() IS
   'Trigger: refuses UPDATE, DELETE and TRUNCATE of a ledger table (bill lines, payments, allocations), whoever asks (SQLSTATE LM010). Inserts go through the rules of the table.';
 CREATE TRIGGER ledger_guard BEFORE UPDATE OR DELETE ON leasemgr.bill_line
   FOR EACH ROW EXECUTE FUNCTION leasemgr.ledger_guard();
+
+CREATE FUNCTION leasemgr.bill_line_before_insert() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'bill_line_before_insert'
+  LANGUAGE C;
+COMMENT ON FUNCTION leasemgr.bill_line_before_insert() IS
+  'Trigger: charge lines are written by leasemgr.bill_run only; a line added by hand (an adjustment or a late fee) must belong to a valid bill of its contract, and name a charge of that contract if it names one (SQLSTATE LM010, LM007).';
+CREATE TRIGGER bill_line_before_insert BEFORE INSERT ON leasemgr.bill_line
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.bill_line_before_insert();
 CREATE TRIGGER ledger_guard_truncate BEFORE TRUNCATE ON leasemgr.bill_line
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.ledger_guard();
 
@@ -149,6 +162,7 @@ GRANT SELECT ON leasemgr.bill, leasemgr.bill_line TO leasemgr_reader;
 GRANT INSERT, UPDATE ON leasemgr.bill TO leasemgr_finance;
 GRANT INSERT ON leasemgr.bill_line TO leasemgr_finance;
 REVOKE ALL ON FUNCTION leasemgr.bill_line_totals(), leasemgr.ledger_guard(), leasemgr.bill_before_write(),
+  leasemgr.bill_line_before_insert(),
   leasemgr.bill_run(date, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.bill_run(date, bigint) TO leasemgr_finance;
 

@@ -21,6 +21,7 @@
 
 PG_FUNCTION_INFO_V1(ledger_guard);
 PG_FUNCTION_INFO_V1(bill_before_write);
+PG_FUNCTION_INFO_V1(bill_line_before_insert);
 
 bool		lm_bill_run_writing = false;
 
@@ -81,7 +82,8 @@ check_total(const LmRow *row, int id_att, int att, const char *column, const cha
 	bool		isnull;
 	Oid			argtype = INT8OID;
 
-	if (SPI_execute_with_args(sql, 1, &argtype, &id, NULL, true, 1) != SPI_OK_SELECT)
+	/* Not read-only: a new snapshot sees the lines or allocations committed meanwhile. */
+	if (SPI_execute_with_args(sql, 1, &argtype, &id, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bill total query failed");
 	total = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, lm_row_datum(row, att), total)) != 0)
@@ -125,7 +127,7 @@ bill_before_write(PG_FUNCTION_ARGS)
 				 errdetail("Bill %lld was issued and stays on record.",
 						   (long long) DatumGetInt64(heap_getattr(td->tg_trigtuple, att[B_ID],
 																  RelationGetDescr(rel), &fresh))),
-				 errhint("Void an unpaid bill with leasemgr.void_bill, or correct it with an adjustment line.")));
+				 errhint("Correct it with an adjustment line.")));
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -153,7 +155,7 @@ bill_before_write(PG_FUNCTION_ARGS)
 	{
 		if (i == B_AMOUNT || i == B_PAID || !lm_row_changed(&old, &new, att[i]))
 			continue;
-		/* Voiding: once, with a reason (the CHECK requires it unpaid). */
+		/* Voiding an unpaid bill: once, with a reason (the CHECK bill_void_reason). */
 		if ((i == B_VOIDED_AT || i == B_VOID_REASON) && lm_row_null(&old, att[B_VOIDED_AT]))
 			continue;
 		ereport(ERROR,
@@ -179,4 +181,81 @@ bill_before_write(PG_FUNCTION_ARGS)
 	}
 	lm_spi_finish(&spi);
 	return PointerGetDatum(td->tg_newtuple);
+}
+
+/*
+ * BEFORE INSERT ON leasemgr.bill_line FOR EACH ROW.
+ *
+ * A charge line says "this period of this charge is billed" for good (the unique index
+ * bill_line_charge_once): only the bill run, which computed it, writes one. Lines added by
+ * hand (adjustments, late fees) must belong to a valid bill of their contract.
+ */
+Datum
+bill_line_before_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	LmRow		row = {0};
+	bool		spi = false;
+	Datum		args[3];
+	Oid			types[3] = {INT8OID, INT8OID, INT8OID};
+	int			bill_att,
+				contract_att,
+				charge_att,
+				type_att;
+
+	lm_check_trigger(fcinfo, "bill_line_before_insert", true, true);
+	rel = td->tg_relation;
+	if (lm_bill_run_writing || lm_is_owner_copy(rel))
+		return PointerGetDatum(td->tg_trigtuple);
+	lm_row_init(&row, td->tg_trigtuple, RelationGetDescr(rel));
+	bill_att = lm_attnum(rel, "bill_id");
+	contract_att = lm_attnum(rel, "contract_id");
+	charge_att = lm_attnum(rel, "charge_id");
+	type_att = lm_attnum(rel, "line_type");
+	if (lm_row_null(&row, type_att) ||
+		strcmp(TextDatumGetCString(lm_row_datum(&row, type_att)), "charge") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("charge lines are written by the bill run only"),
+				 errdetail("A charge line marks its charge's period as billed for good."),
+				 errhint("Run leasemgr.bill_run for the month; correct a bill with line_type 'adjustment'.")));
+	if (lm_row_null(&row, bill_att) || lm_row_null(&row, contract_att))
+		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL says no */
+
+	args[0] = lm_row_datum(&row, bill_att);
+	args[1] = lm_row_datum(&row, contract_att);
+	args[2] = lm_row_null(&row, charge_att) ? (Datum) 0 : lm_row_datum(&row, charge_att);
+	lm_spi_connect(&spi);
+	if (SPI_execute_with_args("SELECT b.voided_at IS NULL, "
+							  "       b.contract_id OPERATOR(pg_catalog.=) $2, "
+							  "       $3 IS NULL OR EXISTS (SELECT FROM leasemgr.charge c "
+							  "                              WHERE c.id OPERATOR(pg_catalog.=) $3 "
+							  "                                AND c.contract_id OPERATOR(pg_catalog.=) $2) "
+							  "FROM leasemgr.bill b WHERE b.id OPERATOR(pg_catalog.=) $1",
+							  3, types, args, lm_row_null(&row, charge_att) ? "  n" : "   ",
+							  false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bill query failed");
+	if (SPI_processed == 0)
+		lm_row_not_found("bill", args[0]);
+	{
+		bool		isnull;
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		if (!DatumGetBool(SPI_getbinval(t, d, 1, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_APPEND_ONLY),
+					 errmsg("bill %lld is void", (long long) DatumGetInt64(args[0])),
+					 errhint("Add the line to a valid bill of the contract.")));
+		if (!DatumGetBool(SPI_getbinval(t, d, 2, &isnull)) || !DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_PARK_MISMATCH),
+					 errmsg("a line of bill %lld must be for the bill's contract", (long long) DatumGetInt64(args[0])),
+					 errdetail("The line names contract %lld%s.", (long long) DatumGetInt64(args[1]),
+							   lm_row_null(&row, charge_att) ? "" : " and a charge"),
+					 errhint("Use the bill of the line's contract, and a charge of that contract.")));
+	}
+	lm_spi_finish(&spi);
+	return PointerGetDatum(td->tg_trigtuple);
 }

@@ -237,11 +237,12 @@ collect_bill_ids(BillId *ids, int *n)
 }
 
 /*
- * The bill run inserts its bills with the totals of the lines it is about to add (the bill
- * trigger lets only this path do so), so writing the lines rewrites no bill.
+ * The bill run's own writes: bills inserted with the totals of the lines it is about to add
+ * (so writing the lines rewrites no bill), and charge lines. The triggers let only this path
+ * do either.
  */
 static void
-insert_bills(SPIPlanPtr plan, Datum *args)
+insert_as_bill_run(SPIPlanPtr plan, Datum *args)
 {
 	lm_bill_run_writing = true;
 	PG_TRY();
@@ -331,7 +332,7 @@ flush_batch(Run *r)
 	args[4] = r->actor;
 	args[5] = array_of(b->bill_due, b->nbills, DATEOID);
 	args[6] = array_of(b->bill_amount, b->nbills, NUMERICOID);
-	insert_bills(bill_plan, args);
+	insert_as_bill_run(bill_plan, args);
 	collect_bill_ids(ids, &nids);
 	SPI_freetuptable(SPI_tuptable);
 	nnew = nids;
@@ -368,8 +369,7 @@ flush_batch(Run *r)
 	args[6] = array_of(b->line_end, b->nlines, DATEOID);
 	args[7] = array_of(b->line_amount, b->nlines, NUMERICOID);
 	args[8] = array_of(b->line_explain, b->nlines, TEXTOID);
-	if (SPI_execute_plan(line_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "bill line insert failed");
+	insert_as_bill_run(line_plan, args);
 	r->lines_created += (int) SPI_processed;
 	MemoryContextSwitchTo(r->run_cxt);
 	for (j = 0; j < SPI_processed; j++)
@@ -559,9 +559,17 @@ bill_run(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bill_run must return a row");
 	r.period = lm_month_start(PG_GETARG_DATEADT(0));
+	r.issued_on = lm_business_date();
+	/* Lines are never taken back: a mistyped year would bill years ahead, for good. */
+	if (r.period > lm_add_months(lm_month_start(r.issued_on), 12))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("cannot bill %s yet", lm_date_text(r.period)),
+				 errdetail("Today is %s; a bill run reaches at most twelve months ahead, to %s.",
+						   lm_date_text(r.issued_on), lm_date_text(lm_add_months(lm_month_start(r.issued_on), 12))),
+				 errhint("Check the month (a mistyped year?): issued lines are never taken back.")));
 	r.park_null = PG_ARGISNULL(1);
 	r.park = r.park_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-	r.issued_on = lm_business_date();
 	r.actor = CStringGetTextDatum(lm_current_actor());
 	r.run_cxt = CurrentMemoryContext;
 	r.amount = lm_num(0);

@@ -41,6 +41,7 @@ typedef struct Months
 	int			first;			/* lm_month_index of the lease's first month */
 	int			n;
 	Numeric    *billed;
+	MemoryContext cxt;			/* where the monthly totals live */
 } Months;
 
 static bool
@@ -57,7 +58,13 @@ add_line(void *arg, LmContractTerms *c, const LmLine *line)
 
 	/* Fixed rent always has an amount; only turnover waits for its sales report. */
 	if (line->amount != NULL && i >= 0 && i < ms->n)
+	{
+		/* In our memory: a price-index lookup may have left SPI's context current. */
+		MemoryContext old = MemoryContextSwitchTo(ms->cxt);
+
 		ms->billed[i] = lm_num_add(ms->billed[i], line->amount);
+		MemoryContextSwitchTo(old);
+	}
 	return true;
 }
 
@@ -108,6 +115,9 @@ straight_line_schedule(PG_FUNCTION_ARGS)
 		SPI_finish();
 		lm_row_not_found("contract", Int64GetDatum(contract_id));
 	}
+	/* SPI calls return in SPI's procedure context, which SPI_finish frees: come back. */
+	MemoryContextSwitchTo(work);
+	ms.cxt = work;
 	ms.first = lm_month_index(c.start_date);
 	ms.n = lm_month_index(c.last_day) - ms.first + 1;
 	ms.billed = palloc(sizeof(Numeric) * ms.n);
@@ -121,6 +131,7 @@ straight_line_schedule(PG_FUNCTION_ARGS)
 			continue;
 		lm_charge_schedule(&c, &c.charges[i], &s);
 		lm_charge_lines(&c, &c.charges[i], &s, 0, all_periods, add_line, &ms);
+		MemoryContextSwitchTo(work);
 	}
 	/* SPI_finish returns to the caller's memory; the rest is arithmetic, in ours. */
 	SPI_finish();

@@ -2,12 +2,12 @@
 -- terminated contract up to its termination date and never after, skips contracts that are
 -- not billable; issued bills and lines are never edited. Amounts with their hand calculation.
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 SELECT th.park('BR') AS park \gset
 SELECT th.park('BR2') AS other_park \gset
 
--- An active lease 2026-09-01..2027-08-31 of one fresh 100 m2 unit with three charges:
+-- An active lease 2025-09-01..2026-08-31 of one fresh 100 m2 unit with three charges:
 -- rent 1,000.00 a month in advance; property fee 10.0000/m2/month = 1,000.00 a month,
 -- billed quarterly in advance (3,000.00 a quarter); parking 500.00 a month in arrears.
 CREATE FUNCTION pg_temp.lease(p_park bigint, p_code text, p_target text) RETURNS bigint
@@ -17,7 +17,7 @@ DECLARE
   u bigint := th.unit(p_park, 'U-' || p_code, 100);
 BEGIN
   INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
-  VALUES (p_park, p_code, th.tenant(p_park, nextval('th.n')::int), '2026-09-01', '2027-08-31') RETURNING id INTO c;
+  VALUES (p_park, p_code, th.tenant(p_park, nextval('th.n')::int), '2025-09-01', '2026-08-31') RETURNING id INTO c;
   INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (c, u);
   INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) VALUES (c, 'rent', 'fixed_month', 1000);
   INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, cycle_months) VALUES (c, 'property_fee', 'per_m2_month', 10, 3);
@@ -31,94 +31,107 @@ SELECT pg_temp.lease(:park, 'R-A', 'active') AS a \gset
 
 -- September: rent Sep 1,000.00 + property fee Sep..Nov 3,000.00 = 4,000.00; parking for
 -- September is billed in arrears, in October.
-SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2026-09-01', :park),
+SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2025-09-01', :park),
   $$VALUES (1, 2, 0, 0, 4000.00)$$, 'September: one bill, two lines, 1,000 + 3,000 = 4,000.00');
-SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2026-09-15', :park),
+SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2025-09-15', :park),
   $$VALUES (0, 0, 0, 1, 0::numeric)$$, 'the same month again bills nothing and says the contract was billed already');
-SELECT is((SELECT amount FROM leasemgr.bill WHERE contract_id = :a AND period = '2026-09-01'), 4000.00,
+SELECT is((SELECT amount FROM leasemgr.bill WHERE contract_id = :a AND period = '2025-09-01'), 4000.00,
   'the bill is the sum of its lines');
-SELECT is((SELECT due_on FROM leasemgr.bill WHERE contract_id = :a AND period = '2026-09-01'), leasemgr.business_date(),
+SELECT is((SELECT due_on FROM leasemgr.bill WHERE contract_id = :a AND period = '2025-09-01'), leasemgr.business_date(),
   'a bill issued after its due day (the 5th) is due the day it is issued');
 
 -- October is skipped; the November run catches up: rent Oct + Nov 2,000.00, parking Sep + Oct
 -- 1,000.00 = 3,000.00 in four lines.
-SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2026-11-01', :park),
+SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2025-11-01', :park),
   $$VALUES (1, 4, 0, 0, 3000.00)$$, 'a missed month is caught up: 2 x 1,000 + 2 x 500 = 3,000.00');
 SELECT results_eq(format($$SELECT kind, period_start, period_end, amount FROM leasemgr.bill_line
                            WHERE contract_id = %s ORDER BY period_start, kind$$, :a),
-  $$VALUES ('parking', '2026-09-01'::date, '2026-09-30'::date, 500.00),
-           ('property_fee', '2026-09-01', '2026-11-30', 3000.00), ('rent', '2026-09-01', '2026-09-30', 1000.00),
-           ('parking', '2026-10-01', '2026-10-31', 500.00), ('rent', '2026-10-01', '2026-10-31', 1000.00),
-           ('rent', '2026-11-01', '2026-11-30', 1000.00)$$,
+  $$VALUES ('parking', '2025-09-01'::date, '2025-09-30'::date, 500.00),
+           ('property_fee', '2025-09-01', '2025-11-30', 3000.00), ('rent', '2025-09-01', '2025-09-30', 1000.00),
+           ('parking', '2025-10-01', '2025-10-31', 500.00), ('rent', '2025-10-01', '2025-10-31', 1000.00),
+           ('rent', '2025-11-01', '2025-11-30', 1000.00)$$,
   'every period is billed once');
-SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2026-10-01', :park),
+SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2025-10-01', :park),
   $$VALUES (0, 0, 0, 1, 0::numeric)$$, 'an earlier month run later bills nothing twice');
--- January 2027: rent Dec + Jan 2,000.00, property fee Dec..Feb 3,000.00, parking Nov + Dec
+-- January 2026: rent Dec + Jan 2,000.00, property fee Dec..Feb 3,000.00, parking Nov + Dec
 -- 1,000.00 = 6,000.00, due on the 5th of January.
-SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2027-01-01', :park),
+SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', '2026-01-01', :park),
   $$VALUES (1, 5, 0, 0, 6000.00)$$, 'January: 2,000 + 3,000 + 1,000 = 6,000.00');
-SELECT is((SELECT due_on FROM leasemgr.bill WHERE contract_id = :a AND period = '2027-01-01'), '2027-01-05'::date,
-  'a bill issued before its due day is due on the due day of its month');
-SELECT is((SELECT explain FROM leasemgr.bill_line WHERE contract_id = :a AND kind = 'property_fee' AND period_start = '2026-12-01'),
+-- Next month's run (the furthest a run reaches) makes a bill due on the 5th of that month.
+CREATE FUNCTION pg_temp.next_month() RETURNS date LANGUAGE sql AS
+  $$ SELECT (date_trunc('month', leasemgr.business_date()) + interval '1 month')::date $$;
+INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
+VALUES (:park, 'R-NEXT', th.tenant(:park, 990), date_trunc('month', leasemgr.business_date())::date,
+        (date_trunc('month', leasemgr.business_date()) + interval '2 years - 1 day')::date) RETURNING id AS nx \gset
+SELECT th.unit(:park, 'U-R-NEXT', 100) AS nx_unit \gset
+INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (:nx, :nx_unit);
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) VALUES (:nx, 'rent', 'fixed_month', 1000);
+SELECT th.walk(:nx, 'active');
+SELECT leasemgr.bill_run(pg_temp.next_month(), :park);
+SELECT is((SELECT due_on FROM leasemgr.bill WHERE contract_id = :nx AND period = pg_temp.next_month()),
+  pg_temp.next_month() + 4, 'a bill issued before its due day is due on the due day of its month (the 5th)');
+SELECT throws_ok(format('SELECT * FROM leasemgr.bill_run(%L)', pg_temp.next_month() + interval '12 months'), 'LM011', NULL,
+  'a run more than twelve months ahead (a mistyped year) is refused: lines are never taken back');
+SELECT is((SELECT explain FROM leasemgr.bill_line WHERE contract_id = :a AND kind = 'property_fee' AND period_start = '2025-12-01'),
   '100.00 m2 x 10.0000 CNY/m2/month x 3 months = 3,000.00', 'each line keeps its explanation');
 
 -- What is not billed: a signed contract not yet active, a draft, a cancelled contract.
 SELECT pg_temp.lease(:park, 'R-SIGNED', 'signed') AS signed_c \gset
 SELECT pg_temp.lease(:park, 'R-DRAFT', 'draft') AS draft_c \gset
 SELECT pg_temp.lease(:park, 'R-CANCEL', 'cancelled') AS cancelled_c \gset
-SELECT leasemgr.bill_run('2027-02-01', :park);
+SELECT leasemgr.bill_run('2026-02-01', :park);
 SELECT is((SELECT count(*) FROM leasemgr.bill WHERE contract_id IN (:signed_c, :draft_c, :cancelled_c))::int, 0,
   'signed, draft and cancelled contracts are never billed');
 
--- A contract terminated on 2026-12-10 is billed up to that day and never after.
+-- A contract terminated on 2025-12-10 is billed up to that day and never after.
 SELECT pg_temp.lease(:park, 'R-TERM', 'active') AS t \gset
-SELECT leasemgr.bill_run('2026-11-01', :park);
-SELECT th.fire(:t, 'terminate', 'th.operator', '2026-12-10');
+SELECT leasemgr.bill_run('2025-11-01', :park);
+SELECT th.fire(:t, 'terminate', 'th.operator', '2025-12-10');
 -- December: rent 1,000 x 10/31 = 322.58; property fee Dec 1..10: 1,000 x 10/31 = 322.58;
 -- parking Nov (arrears) 500.00. Total 1,145.16.
-SELECT is((SELECT count(*) FROM leasemgr.bill WHERE contract_id = :t AND period = '2026-12-01')::int, 0,
+SELECT is((SELECT count(*) FROM leasemgr.bill WHERE contract_id = :t AND period = '2025-12-01')::int, 0,
   'nothing for December before its run');
-SELECT leasemgr.bill_run('2026-12-01', :park);
+SELECT leasemgr.bill_run('2025-12-01', :park);
 SELECT results_eq(format($$SELECT l.kind, l.period_start, l.period_end, l.amount FROM leasemgr.bill_line l
                            JOIN leasemgr.bill b ON b.id = l.bill_id
-                           WHERE l.contract_id = %s AND b.period = '2026-12-01' ORDER BY kind$$, :t),
-  $$VALUES ('parking', '2026-11-01'::date, '2026-11-30'::date, 500.00),
-           ('property_fee', '2026-12-01', '2026-12-10', 322.58),
-           ('rent', '2026-12-01', '2026-12-10', 322.58)$$,
+                           WHERE l.contract_id = %s AND b.period = '2025-12-01' ORDER BY kind$$, :t),
+  $$VALUES ('parking', '2025-11-01'::date, '2025-11-30'::date, 500.00),
+           ('property_fee', '2025-12-01', '2025-12-10', 322.58),
+           ('rent', '2025-12-01', '2025-12-10', 322.58)$$,
   'terminated on 12-10: rent and fee 1,000 x 10/31 = 322.58 each, parking for November 500.00');
 -- January: parking Dec 1..10 in arrears: 500 x 10/31 = 161.29; then nothing, ever.
-SELECT leasemgr.bill_run('2027-01-01', :park);
+SELECT leasemgr.bill_run('2026-01-01', :park);
 SELECT is((SELECT sum(l.amount) FROM leasemgr.bill_line l JOIN leasemgr.bill b ON b.id = l.bill_id
-            WHERE l.contract_id = :t AND b.period = '2027-01-01'), 161.29,
+            WHERE l.contract_id = :t AND b.period = '2026-01-01'), 161.29,
   'January bills the last parking days in arrears: 500 x 10/31 = 161.29');
-SELECT leasemgr.bill_run('2027-06-01', :park);
-SELECT is((SELECT max(period_end) FROM leasemgr.bill_line WHERE contract_id = :t), '2026-12-10'::date,
+SELECT leasemgr.bill_run('2026-06-01', :park);
+SELECT is((SELECT max(period_end) FROM leasemgr.bill_line WHERE contract_id = :t), '2025-12-10'::date,
   'nothing is ever billed after the termination date');
 
 -- Park scope of a run.
 SELECT pg_temp.lease(:other_park, 'R-OTHER', 'active') AS other \gset
-SELECT leasemgr.bill_run('2026-09-01', :park);
+SELECT leasemgr.bill_run('2025-09-01', :park);
 SELECT is((SELECT count(*) FROM leasemgr.bill WHERE contract_id = :other)::int, 0, 'a run for one park bills only that park');
-SELECT results_eq(format('SELECT bills_created FROM leasemgr.bill_run(%L, %s)', '2026-09-01', :other_park),
+SELECT results_eq(format('SELECT bills_created FROM leasemgr.bill_run(%L, %s)', '2025-09-01', :other_park),
   $$VALUES (1)$$, '... and the other park has its own run');
-SELECT throws_ok($$SELECT * FROM leasemgr.bill_run('2026-09-01', -1)$$, 'LM009', 'park -1 does not exist',
+SELECT throws_ok($$SELECT * FROM leasemgr.bill_run('2025-09-01', -1)$$, 'LM009', 'park -1 does not exist',
   'an unknown park is refused');
 SELECT throws_ok($$SELECT * FROM leasemgr.bill_run(NULL)$$, 'LM011', NULL, 'a run needs its month');
 
 -- Tenant credit pays the next bills: 5,000.00 paid against September's 4,000.00 leaves
 -- 1,000.00 of credit; October's bill (rent 1,000 + September's parking 500 = 1,500.00) takes it.
 SELECT pg_temp.lease(:park, 'R-CREDIT', 'active') AS cr \gset
-SELECT leasemgr.bill_run('2026-09-01', :park);
+SELECT leasemgr.bill_run('2025-09-01', :park);
 SELECT leasemgr.record_payment(:cr, 5000, leasemgr.business_date(), 'bank_transfer', 'BR-CREDIT-1');
 SELECT is((SELECT unallocated FROM leasemgr.payment WHERE reference = 'BR-CREDIT-1'), 1000.00,
   'an overpayment leaves credit: 5,000 - 4,000 = 1,000.00');
-SELECT leasemgr.bill_run('2026-10-01', :park);
-SELECT results_eq(format($$SELECT amount, paid, state FROM leasemgr.bill WHERE contract_id = %s AND period = '2026-10-01'$$, :cr),
+SELECT leasemgr.bill_run('2025-10-01', :park);
+SELECT results_eq(format($$SELECT amount, paid, state FROM leasemgr.bill WHERE contract_id = %s AND period = '2025-10-01'$$, :cr),
   $$VALUES (1500.00, 1000.00, 'partially_paid')$$, 'the bill run applies the credit to the new bill: 1,000.00 of 1,500.00 paid');
 SELECT is((SELECT unallocated FROM leasemgr.payment WHERE reference = 'BR-CREDIT-1'), 0.00, '... and the credit is used up');
 
 -- Issued lines and bills are never edited, for any role, the owner included.
-SELECT id AS bill_id FROM leasemgr.bill WHERE contract_id = :a AND period = '2026-09-01' \gset
+SELECT id AS bill_id FROM leasemgr.bill WHERE contract_id = :a AND period = '2025-09-01' \gset
 SELECT throws_ok(format('UPDATE leasemgr.bill_line SET amount = 1 WHERE bill_id = %s', :bill_id), 'LM010', NULL,
   'a bill line cannot be updated');
 SELECT throws_ok(format('DELETE FROM leasemgr.bill_line WHERE bill_id = %s', :bill_id), 'LM010', NULL,
@@ -137,19 +150,26 @@ SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :bill_id), 4000.00, '... 
 
 -- Corrections are new lines: an adjustment of -100.00 takes the bill to 3,900.00.
 INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-VALUES (:park, :bill_id, :a, 'rent', '2026-09-01', '2026-09-30', -100, 'goodwill credit for the lift outage', 'adjustment');
+VALUES (:park, :bill_id, :a, 'rent', '2025-09-01', '2025-09-30', -100, 'goodwill credit for the lift outage', 'adjustment');
 SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :bill_id), 3900.00, 'an adjustment line moves the bill total: 4,000 - 100 = 3,900.00');
 SELECT is((SELECT state FROM leasemgr.bill WHERE id = :bill_id), 'open', 'an unpaid bill is open');
 -- The unique key holds whatever the writer: the same charge period again is refused.
 SELECT throws_ok(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start,
-                          period_end, amount, explain) SELECT park_id, bill_id, contract_id, charge_id, kind, period_start,
-                          period_end, amount, explain FROM leasemgr.bill_line WHERE bill_id = %s AND kind = 'rent'
-                          AND line_type = 'charge'$$, :bill_id), '23505', NULL,
-  'a charge period billed twice by hand is refused by the unique key');
--- The runs up to June 2027 billed R-A: rent Sep..Jun (10), property-fee quarters from Sep,
--- Dec, Mar and Jun (4), parking Sep..May in arrears (9) = 23 lines, each once.
-SELECT is((SELECT count(*) FROM leasemgr.bill_line WHERE contract_id = :a AND line_type = 'charge')::int, 23,
-  'contract R-A has 23 charge lines after the runs up to June 2027: 10 + 4 + 9');
+                          period_end, amount, explain) SELECT park_id, bill_id, contract_id, charge_id, kind, period_start + 400,
+                          period_end + 400, amount, explain FROM leasemgr.bill_line WHERE bill_id = %s AND kind = 'rent'
+                          AND line_type = 'charge'$$, :bill_id), 'LM010', 'charge lines are written by the bill run only',
+  'a charge line written by hand is refused (it would mark a period billed for good)');
+SELECT throws_ok(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end,
+                          amount, explain, line_type) VALUES (%s, %s, %s, 'rent', '2025-09-01', '2025-09-30', 5, 'x', 'adjustment')$$,
+                        :park, :bill_id, :cr), 'LM007', NULL,
+  'an adjustment must be for the bill''s own contract');
+SELECT throws_ok(format($$UPDATE leasemgr.bill SET voided_at = now() WHERE id = %s$$, :bill_id), '23514', NULL,
+  'a bill is voided only with a reason');
+-- The runs up to next month billed all of R-A's lease (2025-09-01..2026-08-31): rent Sep..Aug
+-- (12), property-fee quarters from Sep, Dec, Mar and Jun (4), parking Sep..Aug in arrears
+-- (12, the last one billed in September 2026) = 28 lines, each once.
+SELECT is((SELECT count(*) FROM leasemgr.bill_line WHERE contract_id = :a AND line_type = 'charge')::int, 28,
+  'contract R-A has 28 charge lines once its whole lease is billed: 12 + 4 + 12');
 
 SELECT * FROM finish();
 ROLLBACK;
