@@ -192,6 +192,7 @@ Numeric
 lm_price_index(const char *series, DateADT month)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	Datum		args[2];
 	bool		isnull;
 	Numeric		value = NULL;
@@ -207,6 +208,8 @@ lm_price_index(const char *series, DateADT month)
 	args[1] = DateADTGetDatum(month);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "price index query failed");
+	/* SPI returns in its procedure context, which lives as long as a whole bill run. */
+	MemoryContextSwitchTo(cxt);
 	if (SPI_processed > 0)
 		value = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -390,6 +393,7 @@ static Numeric
 turnover_sales(LmContractTerms *c, DateADT month)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	Datum		args[2];
 	bool		isnull;
 	Numeric		sales;
@@ -405,6 +409,7 @@ turnover_sales(LmContractTerms *c, DateADT month)
 	args[1] = DateADTGetDatum(month);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "turnover query failed");
+	MemoryContextSwitchTo(cxt);
 	sales = SPI_processed == 0 ? NULL
 		: DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
