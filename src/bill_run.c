@@ -275,6 +275,8 @@ flush_batch(Run *r)
 	int			contracts_written = 0;
 	int64		last_contract = 0;
 	uint64		j;
+	Numeric		written;
+	Numeric		total;
 	MemoryContext old;
 
 	if (b->nbills == 0)
@@ -316,6 +318,7 @@ flush_batch(Run *r)
 
 	old = MemoryContextSwitchTo(r->batch_cxt);
 	ids = palloc(sizeof(BillId) * b->nbills);
+	written = lm_num(0);
 
 	args[0] = array_of(b->bill_park, b->nbills, INT8OID);
 	args[1] = array_of(b->bill_contract, b->nbills, INT8OID);
@@ -325,6 +328,8 @@ flush_batch(Run *r)
 	args[5] = array_of(b->bill_due, b->nbills, DATEOID);
 	args[6] = array_of(b->bill_amount, b->nbills, NUMERICOID);
 	insert_bills(bill_plan, args);
+	/* SPI returns in its procedure context, which lives as long as the run: come back. */
+	MemoryContextSwitchTo(r->batch_cxt);
 	collect_bill_ids(ids, &nids);
 	SPI_freetuptable(SPI_tuptable);
 	nnew = nids;
@@ -336,6 +341,7 @@ flush_batch(Run *r)
 
 		if (SPI_execute_plan(existing_plan, eargs, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "bill query failed");
+		MemoryContextSwitchTo(r->batch_cxt);
 		nids = 0;
 		collect_bill_ids(ids, &nids);
 		SPI_freetuptable(SPI_tuptable);
@@ -363,8 +369,8 @@ flush_batch(Run *r)
 	args[8] = array_of(b->line_explain, b->nlines, TEXTOID);
 	if (SPI_execute_plan(line_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "bill line insert failed");
+	MemoryContextSwitchTo(r->batch_cxt);
 	r->lines_created += (int) SPI_processed;
-	MemoryContextSwitchTo(r->run_cxt);
 	for (j = 0; j < SPI_processed; j++)
 	{
 		bool		isnull;
@@ -374,9 +380,14 @@ flush_batch(Run *r)
 		if (j == 0 || contract != last_contract)
 			contracts_written++;
 		last_contract = contract;
-		r->amount = lm_num_add(r->amount,
-							   DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull)));
+		written = lm_num_add(written,
+							 DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull)));
 	}
+	/* The run's total lives in the run's memory: one addition per batch, not per line. */
+	MemoryContextSwitchTo(r->run_cxt);
+	total = lm_num_add(r->amount, written);
+	pfree(r->amount);
+	r->amount = total;
 	MemoryContextSwitchTo(r->batch_cxt);
 	/* A concurrent run billed these contracts first: for this run, they were billed already. */
 	r->skipped_already_billed += b->nbills - contracts_written;
@@ -392,6 +403,7 @@ flush_batch(Run *r)
 		fargs[0] = array_of(new_ids, nids, INT8OID);
 		if (SPI_execute_plan(fix_plan, fargs, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "bill total repair failed");
+		MemoryContextSwitchTo(r->batch_cxt);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->batch_cxt);
@@ -435,6 +447,7 @@ typedef struct Reader
 static void
 read_free_rent(Reader *rd)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int			max = 4;
 	bool		isnull;
 
@@ -449,6 +462,8 @@ read_free_rent(Reader *rd)
 			if (rd->ftab != NULL)
 				SPI_freetuptable(rd->ftab);
 			SPI_cursor_fetch(rd->frees, true, FETCH_ROWS);
+			/* The fetch returns in SPI's procedure context: back to the contract's. */
+			MemoryContextSwitchTo(cxt);
 			rd->ftab = SPI_tuptable;
 			rd->fpos = 0;
 			if (SPI_processed == 0)

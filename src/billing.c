@@ -189,6 +189,7 @@ static Numeric
 price_index(LmCharge *ch, DateADT month, int step)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	Datum		args[2];
 	bool		isnull;
 	Numeric		value;
@@ -204,6 +205,8 @@ price_index(LmCharge *ch, DateADT month, int step)
 	args[1] = DateADTGetDatum(month);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "price index query failed");
+	/* SPI returns in its procedure context, which lives as long as a whole bill run. */
+	MemoryContextSwitchTo(cxt);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
@@ -377,6 +380,7 @@ static Numeric
 turnover_sales(LmContractTerms *c, DateADT month)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	Datum		args[2];
 	bool		isnull;
 	Numeric		sales;
@@ -392,6 +396,7 @@ turnover_sales(LmContractTerms *c, DateADT month)
 	args[1] = DateADTGetDatum(month);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "turnover query failed");
+	MemoryContextSwitchTo(cxt);
 	sales = SPI_processed == 0 ? NULL
 		: DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
