@@ -474,12 +474,15 @@ read_free_rent(Reader *rd)
 			return;
 		if (fid == rd->c.id)
 		{
+			LmRow		row;
+
 			if (rd->c.nfree == max)
 			{
 				max *= 2;
 				rd->c.free = repalloc(rd->c.free, sizeof(LmFreeRent) * max);
 			}
-			lm_read_free_rent(&rd->c.free[rd->c.nfree++], rd->ftab->vals[rd->fpos], rd->ftab->tupdesc, 2);
+			lm_row_init(&row, rd->ftab->vals[rd->fpos], rd->ftab->tupdesc);
+			lm_read_free_rent(&rd->c.free[rd->c.nfree++], &row, 2);
 		}
 		rd->fpos++;
 	}
@@ -509,11 +512,13 @@ read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
 {
 	MemoryContext old = MemoryContextSwitchTo(r->contract_cxt);
 	LmCharge   *ch;
-	bool		isnull;
+	LmRow		row;
+	int			last_billed = LM_CONTRACT_NCOLUMNS + LM_CHARGE_NCOLUMNS + 1;
 
+	lm_row_init(&row, t, d);
 	if (!rd->have_contract)
 	{
-		lm_read_contract(&rd->c, t, d, 1);
+		lm_read_contract(&rd->c, &row, 1);
 		rd->have_contract = true;
 		rd->maxcharges = 4;
 		rd->c.charges = palloc(sizeof(LmCharge) * rd->maxcharges);
@@ -524,9 +529,9 @@ read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
 		rd->c.charges = repalloc(rd->c.charges, sizeof(LmCharge) * rd->maxcharges);
 	}
 	ch = &rd->c.charges[rd->c.ncharges++];
-	lm_read_charge(ch, t, d, LM_CONTRACT_NCOLUMNS + 1);
-	ch->last_billed = DatumGetDateADT(SPI_getbinval(t, d, LM_CONTRACT_NCOLUMNS + LM_CHARGE_NCOLUMNS + 1, &isnull));
-	ch->has_last_billed = !isnull;
+	lm_read_charge(ch, &row, LM_CONTRACT_NCOLUMNS + 1);
+	ch->has_last_billed = !lm_row_null(&row, last_billed);
+	ch->last_billed = ch->has_last_billed ? DatumGetDateADT(lm_row_datum(&row, last_billed)) : 0;
 	MemoryContextSwitchTo(old);
 }
 
@@ -598,12 +603,19 @@ bill_run(PG_FUNCTION_ARGS)
 		elog(ERROR, "frozen contract query failed");
 	skipped_frozen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	/*
+	 * The contract's columns, its billable area among them, come from a subquery that the
+	 * planner keeps apart (OFFSET 0), so the area is summed once per contract, not once per
+	 * charge row of the join.
+	 */
 	rd.charges = open_cursor("leasemgr_bill_run_charges",
-							 "SELECT " LM_CONTRACT_COLUMNS ", " LM_CHARGE_COLUMNS ", "
+							 "SELECT c.*, " LM_CHARGE_COLUMNS ", "
 							 "(SELECT pg_catalog.max(l.period_start) FROM leasemgr.bill_line l "
 							 " WHERE l.charge_id OPERATOR(pg_catalog.=) ch.id AND l.line_type OPERATOR(pg_catalog.=) 'charge') "
-							 "FROM leasemgr.contract c JOIN leasemgr.charge ch ON ch.contract_id OPERATOR(pg_catalog.=) c.id "
-							 "WHERE " RUN_CONTRACTS_WHERE "ORDER BY c.id, ch.id",
+							 "FROM (SELECT " LM_CONTRACT_COLUMNS " FROM leasemgr.contract c "
+							 "      WHERE " RUN_CONTRACTS_WHERE "OFFSET 0) c "
+							 "JOIN leasemgr.charge ch ON ch.contract_id OPERATOR(pg_catalog.=) c.id "
+							 "ORDER BY c.id, ch.id",
 							 &charges_plan, args, nulls);
 	rd.frees = open_cursor("leasemgr_bill_run_free_rent",
 						   "SELECT f.contract_id, pg_catalog.lower(f.days), "
