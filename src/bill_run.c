@@ -16,17 +16,25 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "leasemgr.h"
 #include "billing.h"
@@ -69,6 +77,12 @@ typedef struct Run
 	MemoryContext run_cxt;		/* the call's: results */
 	MemoryContext batch_cxt;	/* reset after every batch */
 	MemoryContext contract_cxt; /* reset after every contract */
+	/* where each charge's last billed period is looked up (last_billed) */
+	Relation	line_rel;
+	Relation	line_index;		/* bill_line_charge_once (charge_id, period_start) */
+	int			line_period_start;	/* attribute number in bill_line */
+	IndexScanDesc line_scan;	/* one scan, restarted for each charge */
+	TupleTableSlot *line_slot;
 	Batch		b;
 	/* the contract being billed */
 	Numeric		contract_total;
@@ -488,12 +502,15 @@ read_free_rent(Reader *rd)
 			return;
 		if (fid == rd->c.id)
 		{
+			LmRow		row;
+
 			if (rd->c.nfree == max)
 			{
 				max *= 2;
 				rd->c.free = repalloc(rd->c.free, sizeof(LmFreeRent) * max);
 			}
-			lm_read_free_rent(&rd->c.free[rd->c.nfree++], rd->ftab->vals[rd->fpos], rd->ftab->tupdesc, 2);
+			lm_row_init(&row, rd->ftab->vals[rd->fpos], rd->ftab->tupdesc);
+			lm_read_free_rent(&rd->c.free[rd->c.nfree++], &row, 2);
 		}
 		rd->fpos++;
 	}
@@ -517,17 +534,78 @@ finish_contract(Run *r, Reader *rd)
 	}
 }
 
+/* Opened once per run, for last_billed; the snapshot is the statement's. */
+static void
+open_line_index(Run *r)
+{
+	Oid			index;
+
+	r->line_rel = table_open(lm_relid("bill_line"), AccessShareLock);
+	index = get_relname_relid("bill_line_charge_once", RelationGetNamespace(r->line_rel));
+	if (!OidIsValid(index))
+		elog(ERROR, "index leasemgr.bill_line_charge_once is missing");
+	r->line_index = index_open(index, AccessShareLock);
+	r->line_period_start = lm_attnum(r->line_rel, "period_start");
+	if (IndexRelationGetNumberOfKeyAttributes(r->line_index) != 2 ||
+		r->line_index->rd_index->indkey.values[0] != lm_attnum(r->line_rel, "charge_id") ||
+		r->line_index->rd_index->indkey.values[1] != r->line_period_start)
+		elog(ERROR, "index leasemgr.bill_line_charge_once is not on (charge_id, period_start)");
+	r->line_scan = index_beginscan(r->line_rel, r->line_index, GetActiveSnapshot(), 1, 0);
+	r->line_slot = table_slot_create(r->line_rel, NULL);
+}
+
+static void
+close_line_index(Run *r)
+{
+	ExecDropSingleTupleTableSlot(r->line_slot);
+	index_endscan(r->line_scan);
+	index_close(r->line_index, NoLock);
+	table_close(r->line_rel, NoLock);
+}
+
+/*
+ * The start of a charge's last billed period, max(period_start) of its charge lines, if it
+ * has any: its last entry in the unique index bill_line_charge_once, under the snapshot the
+ * charges cursor reads with (the statement's, as the cursor is read-only).
+ *
+ * This was a subquery of the charges cursor. The cursor's plan is made before the run writes
+ * its first line, and for a bill_line analyzed while empty the planner takes a sequential
+ * scan for that subquery, which the run then repeated for every charge over the lines it
+ * kept adding: quadratic (a first run over 100,000 contracts did not end in 20 minutes).
+ * No row-level security applies here, and none is needed: a charge's lines carry the
+ * charge's park (their foreign key includes park_id), and the charge itself was visible.
+ */
+static bool
+last_billed(Run *r, int64 charge_id, DateADT *start)
+{
+	ScanKeyData key;
+	bool		found;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(charge_id));
+	index_rescan(r->line_scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(r->line_scan, BackwardScanDirection, r->line_slot);
+	if (found)
+	{
+		bool		isnull;
+
+		*start = DatumGetDateADT(slot_getattr(r->line_slot, r->line_period_start, &isnull));
+		ExecClearTuple(r->line_slot);
+	}
+	return found;
+}
+
 /* One row of the charges cursor: a charge, with its contract's columns first. */
 static void
 read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
 {
 	MemoryContext old = MemoryContextSwitchTo(r->contract_cxt);
 	LmCharge   *ch;
-	bool		isnull;
+	LmRow		row;
 
+	lm_row_init(&row, t, d);
 	if (!rd->have_contract)
 	{
-		lm_read_contract(&rd->c, t, d, 1);
+		lm_read_contract(&rd->c, &row, 1);
 		rd->have_contract = true;
 		rd->maxcharges = 4;
 		rd->c.charges = palloc(sizeof(LmCharge) * rd->maxcharges);
@@ -538,9 +616,8 @@ read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
 		rd->c.charges = repalloc(rd->c.charges, sizeof(LmCharge) * rd->maxcharges);
 	}
 	ch = &rd->c.charges[rd->c.ncharges++];
-	lm_read_charge(ch, t, d, LM_CONTRACT_NCOLUMNS + 1);
-	ch->last_billed = DatumGetDateADT(SPI_getbinval(t, d, LM_CONTRACT_NCOLUMNS + LM_CHARGE_NCOLUMNS + 1, &isnull));
-	ch->has_last_billed = !isnull;
+	lm_read_charge(ch, &row, LM_CONTRACT_NCOLUMNS + 1);
+	ch->has_last_billed = last_billed(r, ch->id, &ch->last_billed);
 	MemoryContextSwitchTo(old);
 }
 
@@ -620,13 +697,19 @@ bill_run(PG_FUNCTION_ARGS)
 		elog(ERROR, "frozen contract query failed");
 	skipped_frozen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	/*
+	 * The contract's columns, its billable area among them, come from a subquery that the
+	 * planner keeps apart (OFFSET 0), so the area is summed once per contract, not once per
+	 * charge row of the join.
+	 */
 	rd.charges = open_cursor("leasemgr_bill_run_charges",
-							 "SELECT " LM_CONTRACT_COLUMNS ", " LM_CHARGE_COLUMNS ", "
-							 "(SELECT pg_catalog.max(l.period_start) FROM leasemgr.bill_line l "
-							 " WHERE l.charge_id OPERATOR(pg_catalog.=) ch.id AND l.line_type OPERATOR(pg_catalog.=) 'charge') "
-							 "FROM leasemgr.contract c JOIN leasemgr.charge ch ON ch.contract_id OPERATOR(pg_catalog.=) c.id "
-							 "WHERE " RUN_CONTRACTS_WHERE "ORDER BY c.id, ch.id",
+							 "SELECT c.*, " LM_CHARGE_COLUMNS " "
+							 "FROM (SELECT " LM_CONTRACT_COLUMNS " FROM leasemgr.contract c "
+							 "      WHERE " RUN_CONTRACTS_WHERE "OFFSET 0) c "
+							 "JOIN leasemgr.charge ch ON ch.contract_id OPERATOR(pg_catalog.=) c.id "
+							 "ORDER BY c.id, ch.id",
 							 &charges_plan, args, nulls);
+	open_line_index(&r);
 	rd.frees = open_cursor("leasemgr_bill_run_free_rent",
 						   "SELECT f.contract_id, pg_catalog.lower(f.days), "
 						   "pg_catalog.upper(f.days) OPERATOR(pg_catalog.-) 1, f.kinds "
@@ -660,6 +743,7 @@ bill_run(PG_FUNCTION_ARGS)
 	flush_batch(&r);
 	SPI_cursor_close(rd.charges);
 	SPI_cursor_close(rd.frees);
+	close_line_index(&r);
 	SPI_finish();
 
 	MemoryContextDelete(r.batch_cxt);

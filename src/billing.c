@@ -51,43 +51,43 @@ kind_bit(const char *kind)
 /* ---- reading terms ---------------------------------------------------------------- */
 
 static Numeric
-get_numeric(HeapTuple t, TupleDesc d, int col)
+get_numeric(const LmRow *row, int col)
 {
-	bool		isnull;
-	Datum		v = SPI_getbinval(t, d, col, &isnull);
-
-	return isnull ? NULL : DatumGetNumericCopy(v);
+	return lm_row_null(row, col) ? NULL : DatumGetNumericCopy(lm_row_datum(row, col));
 }
 
 static DateADT
-get_date(HeapTuple t, TupleDesc d, int col, bool *isnull)
+get_date(const LmRow *row, int col, bool *isnull)
 {
-	Datum		v = SPI_getbinval(t, d, col, isnull);
-
-	return *isnull ? 0 : DatumGetDateADT(v);
+	*isnull = lm_row_null(row, col);
+	return *isnull ? 0 : DatumGetDateADT(lm_row_datum(row, col));
 }
 
 static int32
-get_int(HeapTuple t, TupleDesc d, int col, int32 dflt)
+get_int(const LmRow *row, int col, int32 dflt)
 {
-	bool		isnull;
-	Datum		v = SPI_getbinval(t, d, col, &isnull);
+	return lm_row_null(row, col) ? dflt : DatumGetInt32(lm_row_datum(row, col));
+}
 
-	return isnull ? dflt : DatumGetInt32(v);
+/* A text column as a C string, NULL for NULL: what SPI_getvalue gives for text. */
+static char *
+get_text(const LmRow *row, int col)
+{
+	return lm_row_null(row, col) ? NULL : TextDatumGetCString(lm_row_datum(row, col));
 }
 
 void
-lm_read_contract(LmContractTerms *c, HeapTuple t, TupleDesc d, int first)
+lm_read_contract(LmContractTerms *c, const LmRow *row, int first)
 {
 	bool		isnull;
 
-	c->id = DatumGetInt64(SPI_getbinval(t, d, first, &isnull));
-	c->park_id = DatumGetInt64(SPI_getbinval(t, d, first + 1, &isnull));
-	c->code = SPI_getvalue(t, d, first + 2);
-	c->start_date = get_date(t, d, first + 3, &isnull);
-	c->end_date = get_date(t, d, first + 4, &isnull);
-	c->last_day = get_date(t, d, first + 5, &isnull);
-	c->area = get_numeric(t, d, first + 6);
+	c->id = DatumGetInt64(lm_row_datum(row, first));
+	c->park_id = DatumGetInt64(lm_row_datum(row, first + 1));
+	c->code = get_text(row, first + 2);
+	c->start_date = get_date(row, first + 3, &isnull);
+	c->end_date = get_date(row, first + 4, &isnull);
+	c->last_day = get_date(row, first + 5, &isnull);
+	c->area = get_numeric(row, first + 6);
 	c->ncharges = 0;
 	c->charges = NULL;
 	c->nfree = 0;
@@ -95,61 +95,61 @@ lm_read_contract(LmContractTerms *c, HeapTuple t, TupleDesc d, int first)
 }
 
 void
-lm_read_charge(LmCharge *ch, HeapTuple t, TupleDesc d, int first)
+lm_read_charge(LmCharge *ch, const LmRow *row, int first)
 {
 	bool		isnull;
 	char	   *s;
 
 	memset(ch, 0, sizeof(*ch));
-	ch->id = DatumGetInt64(SPI_getbinval(t, d, first, &isnull));
-	ch->kind = SPI_getvalue(t, d, first + 1);
+	ch->id = DatumGetInt64(lm_row_datum(row, first));
+	ch->kind = get_text(row, first + 1);
 	ch->kind_bit = kind_bit(ch->kind);
-	s = SPI_getvalue(t, d, first + 2);
+	s = get_text(row, first + 2);
 	ch->basis = strcmp(s, "per_m2_month") == 0 ? LM_BASIS_PER_M2_MONTH
 		: strcmp(s, "fixed_month") == 0 ? LM_BASIS_FIXED_MONTH
 		: strcmp(s, "per_m2_day") == 0 ? LM_BASIS_PER_M2_DAY : LM_BASIS_TURNOVER_PCT;
-	ch->rate = get_numeric(t, d, first + 3);
-	ch->breakpoint = get_numeric(t, d, first + 4);
-	ch->valid_from = get_date(t, d, first + 5, &isnull);
-	ch->valid_to = get_date(t, d, first + 6, &isnull);
-	ch->cycle_months = get_int(t, d, first + 7, 1);
-	ch->arrears = strcmp(SPI_getvalue(t, d, first + 8), "arrears") == 0;
-	ch->due_day = get_int(t, d, first + 9, 5);
-	s = SPI_getvalue(t, d, first + 10);
+	ch->rate = get_numeric(row, first + 3);
+	ch->breakpoint = get_numeric(row, first + 4);
+	ch->valid_from = get_date(row, first + 5, &isnull);
+	ch->valid_to = get_date(row, first + 6, &isnull);
+	ch->cycle_months = get_int(row, first + 7, 1);
+	ch->arrears = strcmp(get_text(row, first + 8), "arrears") == 0;
+	ch->due_day = get_int(row, first + 9, 5);
+	s = get_text(row, first + 10);
 	ch->proration = strcmp(s, "thirty_360") == 0 ? LM_PRORATE_THIRTY_360
 		: strcmp(s, "annual_365") == 0 ? LM_PRORATE_ANNUAL_365 : LM_PRORATE_ACTUAL_DAYS;
-	s = SPI_getvalue(t, d, first + 11);
+	s = get_text(row, first + 11);
 	ch->escalation = strcmp(s, "pct") == 0 ? LM_ESC_PCT
 		: strcmp(s, "amount") == 0 ? LM_ESC_AMOUNT
 		: strcmp(s, "cpi") == 0 ? LM_ESC_CPI : LM_ESC_NONE;
-	ch->every_months = get_int(t, d, first + 12, 0);
-	ch->anchor = get_date(t, d, first + 13, &isnull);
+	ch->every_months = get_int(row, first + 12, 0);
+	ch->anchor = get_date(row, first + 13, &isnull);
 	if (isnull)
 		ch->anchor = ch->valid_from;
-	ch->escalation_pct = get_numeric(t, d, first + 14);
-	ch->escalation_amount = get_numeric(t, d, first + 15);
-	ch->cpi_series = SPI_getvalue(t, d, first + 16);
-	ch->cpi_base_month = get_date(t, d, first + 17, &isnull);
-	ch->cpi_lag_months = get_int(t, d, first + 18, 0);
-	ch->cpi_cap_pct = get_numeric(t, d, first + 19);
-	ch->cpi_floor_pct = get_numeric(t, d, first + 20);
+	ch->escalation_pct = get_numeric(row, first + 14);
+	ch->escalation_amount = get_numeric(row, first + 15);
+	ch->cpi_series = get_text(row, first + 16);
+	ch->cpi_base_month = get_date(row, first + 17, &isnull);
+	ch->cpi_lag_months = get_int(row, first + 18, 0);
+	ch->cpi_cap_pct = get_numeric(row, first + 19);
+	ch->cpi_floor_pct = get_numeric(row, first + 20);
 	if (ch->escalation == LM_ESC_NONE)
 		ch->every_months = 0;
 }
 
 void
-lm_read_free_rent(LmFreeRent *f, HeapTuple t, TupleDesc d, int first)
+lm_read_free_rent(LmFreeRent *f, const LmRow *row, int first)
 {
 	bool		isnull;
-	Datum		kinds = SPI_getbinval(t, d, first + 2, &isnull);
 	Datum	   *elems;
 	int			n,
 				i;
 
-	f->lo = get_date(t, d, first, &isnull);
-	f->hi = get_date(t, d, first + 1, &isnull);
+	f->lo = get_date(row, first, &isnull);
+	f->hi = get_date(row, first + 1, &isnull);
 	f->kind_bits = 0;
-	deconstruct_array(DatumGetArrayTypeP(kinds), TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(lm_row_datum(row, first + 2)), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
 	for (i = 0; i < n; i++)
 		f->kind_bits |= kind_bit(TextDatumGetCString(elems[i]));
 }
@@ -628,6 +628,7 @@ lm_load_contract(int64 contract_id, LmContractTerms *c)
 	static SPIPlanPtr free_plan = NULL;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		arg = Int64GetDatum(contract_id);
+	LmRow		row;
 	uint64		i;
 
 	if (contract_plan == NULL)
@@ -644,21 +645,28 @@ lm_load_contract(int64 contract_id, LmContractTerms *c)
 		elog(ERROR, "contract query failed");
 	if (SPI_processed == 0)
 		return false;
-	lm_read_contract(c, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	lm_row_init(&row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	lm_read_contract(c, &row, 1);
 
 	if (SPI_execute_plan(charge_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "charge query failed");
 	c->ncharges = (int) SPI_processed;
 	c->charges = palloc0(sizeof(LmCharge) * Max(c->ncharges, 1));
 	for (i = 0; i < SPI_processed; i++)
-		lm_read_charge(&c->charges[i], SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	{
+		lm_row_init(&row, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		lm_read_charge(&c->charges[i], &row, 1);
+	}
 
 	if (SPI_execute_plan(free_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "free rent query failed");
 	c->nfree = (int) SPI_processed;
 	c->free = palloc0(sizeof(LmFreeRent) * Max(c->nfree, 1));
 	for (i = 0; i < SPI_processed; i++)
-		lm_read_free_rent(&c->free[i], SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	{
+		lm_row_init(&row, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		lm_read_free_rent(&c->free[i], &row, 1);
+	}
 	return true;
 }
 

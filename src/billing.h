@@ -120,11 +120,16 @@ typedef struct LmLine
 	"          WHERE cu.contract_id OPERATOR(pg_catalog.=) c.id), 0)"
 #define LM_CONTRACT_NCOLUMNS 7
 
-/* Read a contract (columns first .. first + 6) and a charge (first .. first + 20). */
-extern void lm_read_contract(LmContractTerms *c, HeapTuple t, TupleDesc d, int first);
-extern void lm_read_charge(LmCharge *ch, HeapTuple t, TupleDesc d, int first);
+/*
+ * Read a contract (columns first .. first + 6) and a charge (first .. first + 20) from a row
+ * deformed once (lm_row_init): reading a wide row column by column with SPI_getbinval walks
+ * it from its first column again past every NULL or text, and SPI_getvalue looks up the
+ * type's output function on every call.
+ */
+extern void lm_read_contract(LmContractTerms *c, const LmRow *row, int first);
+extern void lm_read_charge(LmCharge *ch, const LmRow *row, int first);
 /* A free-rent row: lo, hi (inclusive), kinds text[]. */
-extern void lm_read_free_rent(LmFreeRent *f, HeapTuple t, TupleDesc d, int first);
+extern void lm_read_free_rent(LmFreeRent *f, const LmRow *row, int first);
 
 /*
  * The lines of one charge whose periods satisfy the caller: from_period is the first period

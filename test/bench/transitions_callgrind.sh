@@ -12,19 +12,10 @@
 # Needs valgrind. It does not time I/O (fsync is off in these clusters anyway) and runs
 # without other sessions, so it measures CPU work per transition, not contention.
 set -euo pipefail
-. "$(dirname "$0")/../tools/common.sh"
+. "$(dirname "$0")/callgrind_lib.sh"
 cd "$top"
 n=${1:-2000}
-command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
-build_and_install >/dev/null
-
-cluster="$top/.cluster/callgrind"
-test/tools/cluster.sh remove "$cluster" >/dev/null 2>&1 || true
-test/tools/cluster.sh start "$cluster" >/dev/null
-. "$cluster/env.sh"
-cluster=$LEASEMGR_CLUSTER   # where the cluster really lives (see cluster.sh)
-q -d postgres -c "CREATE DATABASE lm_bench"
-PGOPTIONS="-c client_min_messages=warning" q -d lm_bench -c "CREATE EXTENSION leasemgr CASCADE"
+callgrind_cluster
 # The benchmark's schema and setup function, with no rounds run.
 psql -X -q -d lm_bench -v contracts="$n" -v rounds=0 -f test/bench/transitions.sql >/dev/null
 park=$(q -d lm_bench -At -c "SELECT id FROM leasemgr.park WHERE code = 'BENCH'")
@@ -32,26 +23,17 @@ q -d lm_bench -c "SELECT bench.setup($park, $n, true)" -c "SELECT bench.setup($p
   -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 test/tools/cluster.sh stop "$cluster"
 
-as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # measure LABEL TABLE STATES...: the UPDATEs to the given states, in order.
 measure() {
-  local label=$1 table=$2 out="$cluster/callgrind.$1"
+  local label=$1 table=$2
   shift 2
   {
     echo "SET leasemgr.actor = 'submitter';"
     echo "UPDATE $table SET state = 'pending_approval' WHERE park_id = $park;"
     echo "SET leasemgr.actor = 'approver';"
     for s in "$@"; do echo "UPDATE $table SET state = '$s' WHERE park_id = $park;"; done
-  } >"$cluster/$label.sql"
-  # Only the statements are counted (PortalRun), not startup; each run starts from
-  # the same data, copied from the prepared cluster.
-  rm -rf "$cluster/run" && cp -a "$cluster/data" "$cluster/run"
-  as_owner valgrind --tool=callgrind --toggle-collect=PortalRun --callgrind-out-file="$out" \
-    "$PGBIN/postgres" --single -D "$cluster/run" -c shared_preload_libraries= -c fsync=off \
-    lm_bench <"$cluster/$label.sql" >"$cluster/$label.log" 2>&1
-  grep -o 'totals: [0-9]*' "$out" | tail -1 | awk '{print $2}'
+  } | callgrind_count "$label"
 }
-PGBIN=$(dirname "$(command -v postgres 2>/dev/null || echo "$($PG_CONFIG --bindir)/postgres")")
 plain=$(measure plain bench.contract_plain approved signed active)
 leasemgr=$(measure leasemgr leasemgr.contract approved signed active)
 plain_submit=$(measure plain_submit bench.contract_plain)
