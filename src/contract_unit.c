@@ -198,10 +198,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	if (is_insert && lm_is_owner_copy(rel))
 		return PointerGetDatum(td->tg_trigtuple);
 
-	if (!is_insert)
-		lm_row_init(&old, td->tg_trigtuple, RelationGetDescr(rel));
-	if (!is_delete)
-		lm_row_init(&new, is_insert ? td->tg_trigtuple : td->tg_newtuple, RelationGetDescr(rel));
+	lm_trigger_rows(td, &old, &new);
 
 	if (is_delete)
 	{

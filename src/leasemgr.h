@@ -128,6 +128,9 @@ typedef struct LmRow
 } LmRow;
 
 extern void lm_row_init(LmRow *row, HeapTuple tuple, TupleDesc desc);
+/* OLD and NEW of a row trigger, deformed; the one its event lacks is left as it was. */
+struct TriggerData;
+extern void lm_trigger_rows(struct TriggerData *td, LmRow *old, LmRow *new);
 extern bool lm_row_changed(const LmRow *a, const LmRow *b, int attnum);
 /* A column as text for messages: "(none)" for NULL, dates as YYYY-MM-DD. */
 extern char *lm_row_text(const LmRow *row, int attnum);

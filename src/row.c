@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "commands/trigger.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -54,6 +55,17 @@ lm_row_init(LmRow *row, HeapTuple tuple, TupleDesc desc)
 	row->values = palloc(sizeof(Datum) * desc->natts);
 	row->nulls = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(tuple, desc, row->values, row->nulls);
+}
+
+void
+lm_trigger_rows(TriggerData *td, LmRow *old, LmRow *new)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		lm_row_init(old, td->tg_trigtuple, desc);
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		lm_row_init(new, TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : td->tg_newtuple, desc);
 }
 
 bool
