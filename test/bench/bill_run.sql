@@ -124,7 +124,7 @@ $$;
 CREATE FUNCTION bench.clear_bills() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   SET LOCAL session_replication_role = replica;
-  TRUNCATE leasemgr.bill_line, leasemgr.bill;
+  TRUNCATE leasemgr.payment_allocation, leasemgr.bill_line, leasemgr.bill;
   SET LOCAL session_replication_role = origin;
 END
 $$;

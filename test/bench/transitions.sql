@@ -60,7 +60,8 @@ BEGIN
     -- way the plain copy is emptied (past the TRUNCATE guard: replica mode skips triggers).
     -- The logs keep growing, as they do in production.
     SET LOCAL session_replication_role = replica;
-    TRUNCATE leasemgr.bill_line, leasemgr.bill, leasemgr.turnover_report, leasemgr.free_rent_period,
+    TRUNCATE leasemgr.payment_allocation, leasemgr.payment, leasemgr.late_fee_policy,
+             leasemgr.bill_line, leasemgr.bill, leasemgr.turnover_report, leasemgr.free_rent_period,
              leasemgr.charge, leasemgr.contract_unit, leasemgr.contract;
     SET LOCAL session_replication_role = origin;
     INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date, document_sha256)
