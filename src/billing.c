@@ -216,13 +216,16 @@ lm_price_index(const char *series, DateADT month)
 	return value;
 }
 
-/* The index of a month a CPI step needs; a missing month is an error naming it. */
+/*
+ * The index of a month a CPI step needs. A missing month is an error naming it, or with
+ * missing_ok NULL: the step cannot be computed yet (the index is published later).
+ */
 static Numeric
-price_index(LmCharge *ch, DateADT month, int step)
+price_index(LmCharge *ch, DateADT month, int step, bool missing_ok)
 {
 	Numeric		value = lm_price_index(ch->cpi_series, month);
 
-	if (value == NULL)
+	if (value == NULL && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_PRICE_INDEX_MISSING),
 				 errmsg("price index %s has no value for %s", ch->cpi_series, month_text(month)),
@@ -248,13 +251,15 @@ one_plus_pct(Numeric pct)
 
 /*
  * The rate of each step up to k, computed once per charge. Step 0 is the contract rate.
+ * A CPI step whose index month is not loaded yet has num NULL and says so in text when
+ * missing_ok, and is an error (LM013) otherwise; so are the steps after it.
  *   pct     rate x (1 + p/100)^k: an exact decimal
  *   amount  rate + k x step: an exact decimal, which must stay above zero
  *   cpi     rate x I(step month - lag) / I(base month), the change from the previous step
  *           held within [floor, cap] percent when they are set: an exact fraction
  */
 static LmStepRate *
-step_rate(LmCharge *ch, int k, MemoryContext cxt)
+step_rate(LmCharge *ch, int k, MemoryContext cxt, bool missing_ok)
 {
 	MemoryContext old;
 	int			j;
@@ -307,12 +312,31 @@ step_rate(LmCharge *ch, int k, MemoryContext cxt)
 				{
 					DateADT		step_month = lm_add_months(lm_month_start(lm_add_months(ch->anchor, j * ch->every_months)),
 														   -ch->cpi_lag_months);
-					Numeric		base = price_index(ch, ch->cpi_base_month, j);
-					Numeric		index = price_index(ch, step_month, j);
-					Numeric		num = lm_num_mul(ch->rate, index);
-					Numeric		den = base;
+					Numeric		base;
+					Numeric		index;
+					Numeric		num;
+					Numeric		den;
 					const char *held = NULL;
 					Numeric		bound_pct = NULL;
+
+					if (prev->num == NULL)
+					{
+						/* missing_ok: an earlier step is not known yet, nor is this one */
+						r->num = NULL;
+						r->text = prev->text;
+						break;
+					}
+					base = price_index(ch, ch->cpi_base_month, j, missing_ok);
+					index = price_index(ch, step_month, j, missing_ok);
+					if (base == NULL || index == NULL)
+					{
+						r->num = NULL;
+						r->text = psprintf("CPI step %d needs %s %s, not loaded yet", j, ch->cpi_series,
+										   month_text(base == NULL ? ch->cpi_base_month : step_month));
+						break;
+					}
+					num = lm_num_mul(ch->rate, index);
+					den = base;
 
 					if (ch->cpi_cap_pct != NULL)
 					{
@@ -490,7 +514,7 @@ static void
 segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegment *seg,
 			 MemoryContext terms_cxt, LmLine *line)
 {
-	LmStepRate *r = step_rate(ch, seg->step, terms_cxt);
+	LmStepRate *r = step_rate(ch, seg->step, terms_cxt, true);
 	Numeric		num;
 	Numeric		den = r->den;
 	StringInfoData ex;
@@ -502,6 +526,11 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	line->bill_month = p->bill_month;
 	line->due_on = p->due_on;
 	line->amount = NULL;
+	if (r->num == NULL)
+	{
+		line->explain = psprintf("%s: billed once leasemgr.price_index has the month", r->text);
+		return;
+	}
 
 	switch (ch->basis)
 	{
@@ -781,6 +810,7 @@ rent_in_force(PG_FUNCTION_ARGS)
 	Numeric		done;
 	Numeric		per_m2 = NULL;
 	bool		in_force = false;
+	bool		unknown = false;
 	DateADT		next = DATEVAL_NOEND;
 	int			y,
 				m,
@@ -818,7 +848,13 @@ rent_in_force(PG_FUNCTION_ARGS)
 		next = Min(next, next_step_after(&s, as_of));
 		if (as_of < s.from || as_of > s.to)
 			continue;
-		r = step_rate(ch, lm_step_at(&s, as_of), work);
+		r = step_rate(ch, lm_step_at(&s, as_of), work, true);
+		if (r->num == NULL)
+		{
+			/* a CPI step whose index month is not loaded yet: the rent is not known */
+			unknown = true;
+			continue;
+		}
 		switch (ch->basis)
 		{
 			case LM_BASIS_PER_M2_MONTH:
@@ -836,7 +872,7 @@ rent_in_force(PG_FUNCTION_ARGS)
 		den = lm_num_mul(den, r->den);
 		in_force = true;
 	}
-	if (in_force && lm_num_cmp(c.area, lm_num(0)) > 0)
+	if (in_force && !unknown && lm_num_cmp(c.area, lm_num(0)) > 0)
 		per_m2 = lm_money_round(num, lm_num_mul(den, c.area));
 
 	if (unit_plan == NULL)
