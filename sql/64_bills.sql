@@ -20,10 +20,10 @@ CREATE TABLE leasemgr.bill (
   issued_by   text NOT NULL,
   CONSTRAINT bill_paid_range CHECK (paid >= 0 AND paid <= GREATEST(amount, 0)),
   CONSTRAINT bill_void_reason CHECK ((voided_at IS NULL) = (void_reason IS NULL) AND (voided_at IS NULL OR paid = 0)),
-  CONSTRAINT bill_once_a_month UNIQUE (contract_id, period),
   CONSTRAINT bill_key UNIQUE (id, park_id),
   CONSTRAINT bill_contract_fk FOREIGN KEY (contract_id, park_id) REFERENCES leasemgr.contract (id, park_id)
 );
+CREATE INDEX bill_contract_period_idx ON leasemgr.bill (contract_id, period);
 CREATE INDEX bill_park_period_idx ON leasemgr.bill (park_id, period);
 CREATE INDEX bill_unpaid_idx ON leasemgr.bill (contract_id, due_on) WHERE paid < amount AND voided_at IS NULL;
 COMMENT ON TABLE leasemgr.bill IS
@@ -31,7 +31,7 @@ COMMENT ON TABLE leasemgr.bill IS
 COMMENT ON COLUMN leasemgr.bill.id IS 'Bill identifier.';
 COMMENT ON COLUMN leasemgr.bill.park_id IS 'The park of the contract.';
 COMMENT ON COLUMN leasemgr.bill.contract_id IS 'The contract billed.';
-COMMENT ON COLUMN leasemgr.bill.period IS 'The billing month: its first day. Periods billed in advance appear in the month they start, in arrears in the month after they end.';
+COMMENT ON COLUMN leasemgr.bill.period IS 'The billing month: its first day. Periods billed in advance appear in the month they start, in arrears in the month after they end. A contract has one bill per bill run that found something to bill, so a month can have a supplementary bill (a turnover month reported late, a price index loaded late).';
 COMMENT ON COLUMN leasemgr.bill.issued_on IS 'The business day the bill was issued.';
 COMMENT ON COLUMN leasemgr.bill.due_on IS 'The day payment is due: the earliest due day of its charges in the billing month. Late fees accrue after it (and after the grace days).';
 COMMENT ON COLUMN leasemgr.bill.amount IS 'Total of the bill''s lines, CNY. Kept equal to the lines by a trigger.';
@@ -78,28 +78,10 @@ COMMENT ON COLUMN leasemgr.bill_line.line_type IS 'charge (from leasemgr.charge)
 
 -- bill.amount is the sum of the lines, for every writer: after lines are inserted, the bills
 -- they belong to are brought to their totals (bill_run inserts bills with the right total
--- already, so nothing is rewritten on its path).
+-- already, and the trigger does nothing on its path).
 CREATE FUNCTION leasemgr.bill_line_totals() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, leasemgr, pg_temp
-AS $fn$
-BEGIN
-  -- Lock the bills first, in id order: two transactions adding lines to one bill then take
-  -- turns, and the second sums the lines the first committed (the UPDATE below is a new
-  -- statement with a new snapshot).
-  PERFORM FROM leasemgr.bill b
-    WHERE b.id IN (SELECT n.bill_id FROM new_lines n) ORDER BY b.id FOR NO KEY UPDATE;
-  UPDATE leasemgr.bill b
-     SET amount = t.total
-    FROM (SELECT l.bill_id, pg_catalog.sum(l.amount) AS total
-            FROM leasemgr.bill_line l
-           WHERE l.bill_id IN (SELECT n.bill_id FROM new_lines n)
-           GROUP BY l.bill_id) t
-   WHERE b.id OPERATOR(pg_catalog.=) t.bill_id
-     AND b.amount OPERATOR(pg_catalog.<>) t.total;
-  RETURN NULL;
-END
-$fn$;
+  AS 'MODULE_PATHNAME', 'bill_line_totals'
+  LANGUAGE C;
 COMMENT ON FUNCTION leasemgr.bill_line_totals() IS
   'Trigger: keeps bill.amount equal to the sum of the bill''s lines after lines are added.';
 CREATE TRIGGER bill_line_totals AFTER INSERT ON leasemgr.bill_line
@@ -140,12 +122,12 @@ CREATE TRIGGER bill_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.b
 -- cursor's expressions are a small part of the run, which is mostly C code and inserts.
 CREATE FUNCTION leasemgr.bill_run(period_month date, park_id bigint DEFAULT NULL)
   RETURNS TABLE (bills_created integer, lines_created integer, skipped_frozen integer,
-                 skipped_already_billed integer, amount numeric)
+                 skipped_already_billed integer, amount numeric, charges_held integer)
   AS 'MODULE_PATHNAME', 'bill_run'
   LANGUAGE C VOLATILE CALLED ON NULL INPUT
   SET jit = off;
 COMMENT ON FUNCTION leasemgr.bill_run(date, bigint) IS
-  'Bills every billable contract (active; expired, terminated or moving out for days of their lease not yet billed) of the park, or of every park you see, for all charge periods that fall due in period_month or earlier and are not billed yet. Each period is billed exactly once, however often and however concurrently it runs. Contracts frozen by an amendment are skipped and counted. Returns what it did.';
+  'Bills every billable contract (active; expired, terminated or moving out for days of their lease not yet billed) of the park, or of every park you see, for all charge periods that fall due in period_month or earlier and are not billed yet, on one new bill per contract. Each period is billed exactly once: runs over a park take turns, and a unique index backs it. Contracts frozen by an amendment are skipped and counted; charges whose next period cannot be computed yet (turnover not reported, price index month not loaded) are held for a later run and counted in charges_held. Must run at READ COMMITTED. Returns what it did.';
 
 CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.bill
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();

@@ -22,6 +22,7 @@
 PG_FUNCTION_INFO_V1(ledger_guard);
 PG_FUNCTION_INFO_V1(bill_before_write);
 PG_FUNCTION_INFO_V1(bill_line_before_insert);
+PG_FUNCTION_INFO_V1(bill_line_totals);
 
 bool		lm_bill_run_writing = false;
 
@@ -258,4 +259,44 @@ bill_line_before_insert(PG_FUNCTION_ARGS)
 	}
 	lm_spi_finish(&spi);
 	return PointerGetDatum(td->tg_trigtuple);
+}
+
+/*
+ * AFTER INSERT ON leasemgr.bill_line FOR EACH STATEMENT, with the new lines as new_lines.
+ *
+ * bill.amount is the sum of the bill's lines, for every writer: after lines are added by
+ * hand (adjustments, late fees), their bills are brought to their totals. The bill run is
+ * the exception that needs no work: it inserts each bill with the total of the lines it then
+ * adds to it, and only to bills it has just created, so nothing would change.
+ */
+Datum
+bill_line_totals(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	bool		spi = false;
+
+	lm_check_trigger(fcinfo, "bill_line_totals", false, false);
+	if (lm_bill_run_writing)
+		return PointerGetDatum(NULL);
+	lm_spi_connect(&spi);
+	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "bill_line_totals: transition table not registered");
+
+	/*
+	 * Lock the bills first, in id order: two transactions adding lines to one bill take
+	 * turns, and the second sums the lines the first committed (the UPDATE is a new statement
+	 * with a new snapshot).
+	 */
+	if (SPI_execute("SELECT FROM leasemgr.bill b "
+					"WHERE b.id IN (SELECT n.bill_id FROM new_lines n) ORDER BY b.id FOR NO KEY UPDATE",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "bill lock failed");
+	if (SPI_execute("UPDATE leasemgr.bill b SET amount = t.total "
+					"FROM (SELECT l.bill_id, pg_catalog.sum(l.amount) AS total FROM leasemgr.bill_line l "
+					"      WHERE l.bill_id IN (SELECT n.bill_id FROM new_lines n) GROUP BY l.bill_id) t "
+					"WHERE b.id OPERATOR(pg_catalog.=) t.bill_id AND b.amount OPERATOR(pg_catalog.<>) t.total",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "bill total update failed");
+	lm_spi_finish(&spi);
+	return PointerGetDatum(NULL);
 }

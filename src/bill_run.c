@@ -3,11 +3,13 @@
  *     leasemgr.bill_run: bill every billable contract for the periods due by a month,
  *     exactly once, however many runs there are and whenever they run.
  *
- * Exactly once is held by the unique index bill_line_charge_once (charge_id, period_start),
- * not by a lock: two runs at the same moment compute the same lines, and the second one's
- * INSERT ... ON CONFLICT DO NOTHING waits for the first and then adds nothing. A run also
- * bills what earlier runs could not (a missed month, a late turnover report): each charge
- * resumes after its last billed period.
+ * Exactly once is held by the unique index bill_line_charge_once (charge_id, period_start).
+ * Runs over the same park take turns (a transaction-level advisory lock per park, taken in
+ * park order), and each reads the last billed period of every charge after its turn comes,
+ * so the second of two runs at the same moment waits for the first and then finds nothing
+ * left to bill; its inserts are plain, and a line billed twice would fail on the index. A run
+ * also bills what earlier runs could not (a missed month, a late turnover report, a price
+ * index loaded late): each charge resumes after its last billed period, on a new bill.
  *
  * The contracts are read through two cursors ordered by contract (charges with their
  * contract; free-rent periods) and billed in batches: a batch is computed in memory, then
@@ -21,11 +23,15 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -55,6 +61,7 @@ typedef struct Batch
 	Datum	   *bill_contract;
 	Datum	   *bill_due;
 	Datum	   *bill_amount;
+	Numeric		total;			/* of the batch's bills */
 	int			nlines;
 	int			maxlines;
 	Datum	   *line_park;
@@ -92,6 +99,7 @@ typedef struct Run
 	int			bills_created;
 	int			lines_created;
 	int			skipped_already_billed;
+	int			held;
 	Numeric		amount;
 } Run;
 
@@ -121,9 +129,15 @@ run_emit(void *arg, LmContractTerms *c, const LmLine *line)
 	Batch	   *b = &r->b;
 	MemoryContext old;
 
-	/* A turnover month not reported yet: it and the months after it wait. */
+	/*
+	 * A turnover month not reported yet, a CPI step whose index month is not loaded yet:
+	 * the period and the periods after it wait for a later run.
+	 */
 	if (line->amount == NULL)
+	{
+		r->held++;
 		return false;
+	}
 	old = MemoryContextSwitchTo(r->batch_cxt);
 	if (b->nlines == b->maxlines)
 	{
@@ -205,6 +219,7 @@ bill_contract(Run *r, LmContractTerms *c)
 		b->bill_contract[b->nbills] = Int64GetDatum(c->id);
 		b->bill_due[b->nbills] = DateADTGetDatum(due);
 		b->bill_amount[b->nbills] = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(r->contract_total)));
+		b->total = lm_num_add(b->total == NULL ? lm_num(0) : b->total, r->contract_total);
 		b->nbills++;
 		MemoryContextSwitchTo(old);
 	}
@@ -221,48 +236,19 @@ array_of(Datum *values, int n, Oid type)
 	return PointerGetDatum(construct_array(values, n, type, len, byval, align));
 }
 
-typedef struct BillId
-{
-	int64		contract_id;
-	int64		bill_id;
-} BillId;
-
-static int
-bill_id_cmp(const void *a, const void *b)
-{
-	int64		x = ((const BillId *) a)->contract_id;
-	int64		y = ((const BillId *) b)->contract_id;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-collect_bill_ids(BillId *ids, int *n)
-{
-	uint64		i;
-	bool		isnull;
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		ids[*n].contract_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		ids[*n].bill_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		(*n)++;
-	}
-}
-
 /*
  * The bill run's own writes: bills inserted with the totals of the lines it is about to add
  * (so writing the lines rewrites no bill), and charge lines. The triggers let only this path
  * do either.
  */
 static void
-insert_as_bill_run(SPIPlanPtr plan, Datum *args)
+insert_as_bill_run(SPIPlanPtr plan, Datum *args, int expect)
 {
 	lm_bill_run_writing = true;
 	PG_TRY();
 	{
-		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "bill insert failed");
+		if (SPI_execute_plan(plan, args, NULL, false, 0) != expect)
+			elog(ERROR, "bill run insert failed");
 	}
 	PG_FINALLY();
 	{
@@ -271,27 +257,24 @@ insert_as_bill_run(SPIPlanPtr plan, Datum *args)
 	PG_END_TRY();
 }
 
-/* Write the batch: bills (new or the month's existing one), then lines, once each. */
+/*
+ * Write the batch: one INSERT of its bills, one of its lines.
+ *
+ * Plain inserts: the run holds its parks' lock and read the last billed periods after taking
+ * it, so no line it writes exists yet. Should one exist all the same, the unique index
+ * bill_line_charge_once refuses it and the run fails: a period is never billed twice.
+ */
 static void
 flush_batch(Run *r)
 {
 	static SPIPlanPtr bill_plan = NULL;
-	static SPIPlanPtr existing_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
-	static SPIPlanPtr fix_plan = NULL;
 	static SPIPlanPtr credit_plan = NULL;
 	Batch	   *b = &r->b;
-	BillId	   *ids;
-	int			nids = 0;
-	int			nnew;
 	Datum	   *line_bill;
 	Datum		args[9];
 	int			i;
-	int			nlines_written;
-	int			contracts_written = 0;
-	int64		last_contract = 0;
-	uint64		j;
-	Numeric		written;
+	int			k;
 	Numeric		total;
 	MemoryContext old;
 
@@ -300,48 +283,31 @@ flush_batch(Run *r)
 	if (bill_plan == NULL)
 	{
 		Oid			bill_types[7] = {INT8ARRAYOID, INT8ARRAYOID, DATEOID, DATEOID, TEXTOID, DATEARRAYOID, NUMERICARRAYOID};
-		Oid			existing_types[2] = {DATEOID, INT8ARRAYOID};
 		Oid			line_types[9] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
 		DATEARRAYOID, DATEARRAYOID, NUMERICARRAYOID, TEXTARRAYOID};
-		Oid			fix_types[1] = {INT8ARRAYOID};
+		Oid			credit_types[1] = {INT8ARRAYOID};
 
+		/* RETURNING follows the order of the arrays (checked below): the order of the contracts. */
 		bill_plan = lm_keep_plan("INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, amount, issued_by) "
 								 "SELECT u.p, u.c, $3, $4, u.d, u.a, $5 "
 								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($6), "
-								 "pg_catalog.unnest($7)) AS u(p, c, d, a) "
-								 "ON CONFLICT (contract_id, period) DO NOTHING RETURNING contract_id, id",
+								 "pg_catalog.unnest($7)) AS u(p, c, d, a) RETURNING contract_id, id",
 								 7, bill_types);
-		existing_plan = lm_keep_plan("SELECT b.contract_id, b.id FROM leasemgr.bill b "
-									 "WHERE b.period OPERATOR(pg_catalog.=) $1 "
-									 "AND b.contract_id OPERATOR(pg_catalog.=) ANY ($2)",
-									 2, existing_types);
 		line_plan = lm_keep_plan("INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, "
 								 "period_start, period_end, amount, explain) "
 								 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 								 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-								 "pg_catalog.unnest($8), pg_catalog.unnest($9)) "
-								 "ON CONFLICT (charge_id, period_start) WHERE line_type OPERATOR(pg_catalog.=) 'charge' DO NOTHING "
-								 "RETURNING contract_id, amount",
+								 "pg_catalog.unnest($8), pg_catalog.unnest($9))",
 								 9, line_types);
-		/* A new bill all of whose lines another run wrote first: bring it to its total. */
 		/* Tenant credit (payments not yet allocated) pays the new bills at once. */
 		credit_plan = lm_keep_plan("SELECT leasemgr.apply_credit(p.contract_id) FROM "
 								   "(SELECT DISTINCT p.contract_id FROM leasemgr.payment p "
 								   " WHERE p.unallocated OPERATOR(pg_catalog.>) 0 "
 								   " AND p.contract_id OPERATOR(pg_catalog.=) ANY ($1)) p",
-								   1, fix_types);
-		fix_plan = lm_keep_plan("UPDATE leasemgr.bill b SET amount = COALESCE((SELECT pg_catalog.sum(l.amount) "
-								"FROM leasemgr.bill_line l WHERE l.bill_id OPERATOR(pg_catalog.=) b.id), 0) "
-								"WHERE b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.amount OPERATOR(pg_catalog.<>) "
-								"COALESCE((SELECT pg_catalog.sum(l.amount) FROM leasemgr.bill_line l "
-								"WHERE l.bill_id OPERATOR(pg_catalog.=) b.id), 0)",
-								1, fix_types);
+								   1, credit_types);
 	}
 
 	old = MemoryContextSwitchTo(r->batch_cxt);
-	ids = palloc(sizeof(BillId) * b->nbills);
-	written = lm_num(0);
-
 	args[0] = array_of(b->bill_park, b->nbills, INT8OID);
 	args[1] = array_of(b->bill_contract, b->nbills, INT8OID);
 	args[2] = DateADTGetDatum(r->period);
@@ -349,37 +315,28 @@ flush_batch(Run *r)
 	args[4] = r->actor;
 	args[5] = array_of(b->bill_due, b->nbills, DATEOID);
 	args[6] = array_of(b->bill_amount, b->nbills, NUMERICOID);
-	insert_as_bill_run(bill_plan, args);
+	insert_as_bill_run(bill_plan, args, SPI_OK_INSERT_RETURNING);
 	/* SPI returns in its procedure context, which lives as long as the run: come back. */
 	MemoryContextSwitchTo(r->batch_cxt);
-	collect_bill_ids(ids, &nids);
-	SPI_freetuptable(SPI_tuptable);
-	nnew = nids;
-	r->bills_created += nnew;
-	if (nids < b->nbills)
-	{
-		/* The month's bill exists already: the new lines join it. */
-		Datum		eargs[2] = {DateADTGetDatum(r->period), args[1]};
+	if (SPI_processed != (uint64) b->nbills)
+		elog(ERROR, "bill run inserted " UINT64_FORMAT " bills of %d", SPI_processed, b->nbills);
 
-		if (SPI_execute_plan(existing_plan, eargs, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "bill query failed");
-		MemoryContextSwitchTo(r->batch_cxt);
-		nids = 0;
-		collect_bill_ids(ids, &nids);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	qsort(ids, nids, sizeof(BillId), bill_id_cmp);
-
+	/* Lines come contract by contract, in the order of the bills: walk both. */
 	line_bill = palloc(sizeof(Datum) * b->nlines);
-	for (i = 0; i < b->nlines; i++)
+	for (i = 0, k = 0; i < b->nlines; i++)
 	{
-		BillId		key = {DatumGetInt64(b->line_contract[i]), 0};
-		BillId	   *found = bsearch(&key, ids, nids, sizeof(BillId), bill_id_cmp);
+		bool		isnull;
 
-		if (found == NULL)
-			elog(ERROR, "no bill for contract %lld", (long long) key.contract_id);
-		line_bill[i] = Int64GetDatum(found->bill_id);
+		while (k < b->nbills && DatumGetInt64(b->bill_contract[k]) != DatumGetInt64(b->line_contract[i]))
+			k++;
+		if (k == b->nbills)
+			elog(ERROR, "no bill for contract %lld", (long long) DatumGetInt64(b->line_contract[i]));
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull)) !=
+			DatumGetInt64(b->bill_contract[k]))
+			elog(ERROR, "bill run: bills returned out of order");
+		line_bill[i] = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull);
 	}
+	SPI_freetuptable(SPI_tuptable);
 	args[0] = array_of(b->line_park, b->nlines, INT8OID);
 	args[1] = array_of(line_bill, b->nlines, INT8OID);
 	args[2] = array_of(b->line_contract, b->nlines, INT8OID);
@@ -389,43 +346,19 @@ flush_batch(Run *r)
 	args[6] = array_of(b->line_end, b->nlines, DATEOID);
 	args[7] = array_of(b->line_amount, b->nlines, NUMERICOID);
 	args[8] = array_of(b->line_explain, b->nlines, TEXTOID);
-	insert_as_bill_run(line_plan, args);
+	insert_as_bill_run(line_plan, args, SPI_OK_INSERT);
 	MemoryContextSwitchTo(r->batch_cxt);
-	r->lines_created += (int) SPI_processed;
-	for (j = 0; j < SPI_processed; j++)
-	{
-		bool		isnull;
-		int64		contract = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed != (uint64) b->nlines)
+		elog(ERROR, "bill run inserted " UINT64_FORMAT " lines of %d", SPI_processed, b->nlines);
+	r->bills_created += b->nbills;
+	r->lines_created += b->nlines;
 
-		/* RETURNING follows the arrays' order: contract by contract. */
-		if (j == 0 || contract != last_contract)
-			contracts_written++;
-		last_contract = contract;
-		written = lm_num_add(written,
-							 DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 2, &isnull)));
-	}
 	/* The run's total lives in the run's memory: one addition per batch, not per line. */
 	MemoryContextSwitchTo(r->run_cxt);
-	total = lm_num_add(r->amount, written);
+	total = lm_num_add(r->amount, b->total);
 	pfree(r->amount);
 	r->amount = total;
 	MemoryContextSwitchTo(r->batch_cxt);
-	/* A concurrent run billed these contracts first: for this run, they were billed already. */
-	r->skipped_already_billed += b->nbills - contracts_written;
-	nlines_written = (int) SPI_processed;
-	SPI_freetuptable(SPI_tuptable);
-	if (nlines_written < b->nlines && nnew > 0)
-	{
-		Datum	   *new_ids = palloc(sizeof(Datum) * nids);
-		Datum		fargs[1];
-
-		for (i = 0; i < nids; i++)
-			new_ids[i] = Int64GetDatum(ids[i].bill_id);
-		fargs[0] = array_of(new_ids, nids, INT8OID);
-		if (SPI_execute_plan(fix_plan, fargs, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "bill total repair failed");
-		MemoryContextSwitchTo(r->batch_cxt);
-	}
 	{
 		Datum		cargs[1] = {array_of(b->bill_contract, b->nbills, INT8OID)};
 
@@ -439,12 +372,14 @@ flush_batch(Run *r)
 }
 
 /* Contracts a run bills: live and started by the end of the month, lease not long over. */
+#define RUN_CONTRACTS_SCOPE \
+	"($1::pg_catalog.int8 IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1) " \
+	"AND pg_catalog.lower(c.lease_range) OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval) " \
+	"AND (c.state OPERATOR(pg_catalog.=) ANY ('{active,amending}'::pg_catalog.text[]) " \
+	"     OR pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) '13 months'::pg_catalog.interval)) "
 #define RUN_CONTRACTS_WHERE \
 	"c.state OPERATOR(pg_catalog.=) ANY ('{active,expired,terminated,moving_out}'::pg_catalog.text[]) " \
-	"AND ($1::pg_catalog.int8 IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1) " \
-	"AND pg_catalog.lower(c.lease_range) OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval) " \
-	"AND (c.state OPERATOR(pg_catalog.=) 'active' OR pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.>) " \
-	"     ($2 OPERATOR(pg_catalog.-) '13 months'::pg_catalog.interval)) "
+	"AND " RUN_CONTRACTS_SCOPE
 
 static Portal
 open_cursor(const char *name, const char *sql, SPIPlanPtr *plan, Datum *args, const char *nulls)
@@ -580,10 +515,19 @@ last_billed(Run *r, int64 charge_id, DateADT *start)
 {
 	ScanKeyData key;
 	bool		found;
+	MemoryContext old;
 
+	/*
+	 * In the run's memory, which outlives the scan: the index access method allocates scan
+	 * state as it goes (a B-tree, the list of dead entries it met, once there are some),
+	 * and frees it in index_endscan. The contract's memory, current here, is reset after
+	 * every contract.
+	 */
+	old = MemoryContextSwitchTo(r->run_cxt);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(charge_id));
 	index_rescan(r->line_scan, &key, 1, NULL, 0);
 	found = index_getnext_slot(r->line_scan, BackwardScanDirection, r->line_slot);
+	MemoryContextSwitchTo(old);
 	if (found)
 	{
 		bool		isnull;
@@ -622,6 +566,31 @@ read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
 }
 
 /*
+ * The bill runs of a park take turns on this lock, a transaction-level advisory lock (the
+ * one pg_advisory_xact_lock(key1, key2) takes: key1 hashtext('leasemgr.bill_run'), key2 the
+ * park id). A change to data a run reads and bills for good (a turnover report) takes it
+ * too, to wait for a run in progress.
+ */
+void
+lm_lock_bill_runs(int64 park_id)
+{
+	LOCKTAG		tag;
+	static int32 key1 = 0;
+	static bool have_key1 = false;
+
+	if (!have_key1)
+	{
+		key1 = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
+													 CStringGetTextDatum("leasemgr.bill_run")));
+		have_key1 = true;
+	}
+
+	/* as pg_advisory_xact_lock(int4, int4) does (lockfuncs.c, SET_LOCKTAG_INT32) */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) key1, (uint32) (int32) (park_id % PG_INT32_MAX), 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
  * bill_run(period_month date, park_id bigint DEFAULT NULL)
  *   RETURNS TABLE(bills_created int, lines_created int, skipped_frozen int,
  *                 skipped_already_billed int, amount numeric)
@@ -633,6 +602,7 @@ bill_run(PG_FUNCTION_ARGS)
 	static SPIPlanPtr free_plan = NULL;
 	static SPIPlanPtr frozen_plan = NULL;
 	static SPIPlanPtr park_plan = NULL;
+	static SPIPlanPtr lock_plan = NULL;
 	TupleDesc	desc;
 	Run			r = {0};
 	Reader		rd = {0};
@@ -640,8 +610,8 @@ bill_run(PG_FUNCTION_ARGS)
 	char		nulls[2] = {' ', ' '};
 	int			skipped_frozen;
 	bool		isnull;
-	Datum		result[5];
-	bool		result_nulls[5] = {false, false, false, false, false};
+	Datum		result[6];
+	bool		result_nulls[6] = {false, false, false, false, false, false};
 
 	if (PG_ARGISNULL(0) || DATE_NOT_FINITE(PG_GETARG_DATEADT(0)))
 		ereport(ERROR,
@@ -660,6 +630,17 @@ bill_run(PG_FUNCTION_ARGS)
 				 errdetail("Today is %s; a bill run reaches at most twelve months ahead, to %s.",
 						   lm_date_text(r.issued_on), lm_date_text(lm_add_months(lm_month_start(r.issued_on), 12))),
 				 errhint("Check the month (a mistyped year?): issued lines are never taken back.")));
+	/*
+	 * The run must see what a run it waited for has billed: a transaction snapshot taken
+	 * before the wait would not, and the run would collide with those lines.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("bill_run must run at READ COMMITTED"),
+				 errdetail("This transaction is %s: its snapshot would not show what a bill run it waits for has billed.",
+						   IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errhint("Run leasemgr.bill_run in a READ COMMITTED transaction (the default), e.g. from pg_cron.")));
 	r.park_null = PG_ARGISNULL(1);
 	r.park = r.park_null ? (Datum) 0 : PG_GETARG_DATUM(1);
 	r.actor = CStringGetTextDatum(lm_current_actor());
@@ -685,13 +666,36 @@ bill_run(PG_FUNCTION_ARGS)
 			lm_row_not_found("park", r.park);
 	}
 
-	if (frozen_plan == NULL)
+	/*
+	 * One run per park at a time: a second run waits here for the first to end, then reads
+	 * what it billed (the snapshot below is taken after the wait) and bills nothing twice.
+	 * Parks are locked in id order, so runs over several parks cannot deadlock.
+	 */
+	if (lock_plan == NULL)
 	{
 		Oid			types[1] = {INT8OID};
 
+		lock_plan = lm_keep_plan("SELECT p.id FROM leasemgr.park p "
+								 "WHERE $1::pg_catalog.int8 IS NULL OR p.id OPERATOR(pg_catalog.=) $1 "
+								 "ORDER BY p.id", 1, types);
+	}
+	if (SPI_execute_plan(lock_plan, args, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "park query failed");
+	{
+		uint64		i;
+
+		for (i = 0; i < SPI_processed; i++)
+			lm_lock_bill_runs(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (frozen_plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, DATEOID};
+
 		frozen_plan = lm_keep_plan("SELECT pg_catalog.count(*)::integer FROM leasemgr.contract c "
-								   "WHERE c.state OPERATOR(pg_catalog.=) 'amending' "
-								   "AND ($1::pg_catalog.int8 IS NULL OR c.park_id OPERATOR(pg_catalog.=) $1)", 1, types);
+								   "WHERE c.state OPERATOR(pg_catalog.=) 'amending' AND " RUN_CONTRACTS_SCOPE, 2, types);
 	}
 	if (SPI_execute_plan(frozen_plan, args, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "frozen contract query failed");
@@ -744,6 +748,7 @@ bill_run(PG_FUNCTION_ARGS)
 	SPI_cursor_close(rd.charges);
 	SPI_cursor_close(rd.frees);
 	close_line_index(&r);
+	PopActiveSnapshot();
 	SPI_finish();
 
 	MemoryContextDelete(r.batch_cxt);
@@ -753,5 +758,6 @@ bill_run(PG_FUNCTION_ARGS)
 	result[2] = Int32GetDatum(skipped_frozen);
 	result[3] = Int32GetDatum(r.skipped_already_billed);
 	result[4] = NumericGetDatum(r.amount);
+	result[5] = Int32GetDatum(r.held);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, result_nulls)));
 }

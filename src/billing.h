@@ -143,6 +143,9 @@ typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
 /* One contract's terms with its charges and free rent; false when it is not visible. In SPI. */
 extern bool lm_load_contract(int64 contract_id, LmContractTerms *c);
 
+/* Wait for the park's bill run in progress, and keep the next one waiting (bill_run.c). */
+extern void lm_lock_bill_runs(int64 park_id);
+
 /* The value of a price index series for a month (its first day), or NULL. Inside SPI. */
 extern Numeric lm_price_index(const char *series, DateADT month);
 

@@ -19,6 +19,7 @@
 #include "utils/datetime.h"
 #include "utils/rangetypes.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
 #include "leasemgr.h"
@@ -287,9 +288,16 @@ check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edit
 	}
 }
 
-/* Has a turnover month been billed already? Then its report is part of a bill. */
+/*
+ * Has a turnover month been billed already? Then its report is part of a bill.
+ *
+ * A bill run of the park in progress may be billing the month from the report as it was:
+ * wait for it (its lock), then look with the latest snapshot, which shows its lines once it
+ * has committed, whatever this transaction's isolation level. The run after this change
+ * waits for this transaction in turn, and reads the report as changed.
+ */
 static bool
-turnover_month_billed(Datum contract_id, Datum month)
+turnover_month_billed(Datum contract_id, Datum month, int64 park_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		args[2] = {contract_id, month};
@@ -305,7 +313,8 @@ turnover_month_billed(Datum contract_id, Datum month)
 							"AND l.period_start OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)",
 							2, argtypes);
 	}
-	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	lm_lock_bill_runs(park_id);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "turnover query failed");
 	return SPI_processed > 0;
 }
@@ -316,7 +325,7 @@ check_turnover_report(const LmRow *row, const int *att, const LmContractFacts *f
 	Datum		month = lm_row_datum(row, att[T_MONTH]);
 
 	if (!lm_row_null(row, att[T_MONTH]) &&
-		turnover_month_billed(lm_row_datum(row, att[T_CONTRACT_ID]), month))
+		turnover_month_billed(lm_row_datum(row, att[T_CONTRACT_ID]), month, f->park_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_TERMS_LOCKED),
 				 errmsg("the turnover of %s for contract %s is billed already",
