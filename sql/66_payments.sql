@@ -125,17 +125,26 @@ BEGIN
     ORDER BY p.id FOR NO KEY UPDATE;
 
   SELECT n.payment_id, n.bill_id, n.effective_on, p.paid_on, b.issued_on,
-         p.contract_id AS payment_contract, b.contract_id AS bill_contract, b.voided_at
+         p.contract_id AS payment_contract, b.contract_id AS bill_contract, b.voided_at,
+         c.state AS contract_state
     INTO r
     FROM new_allocations n
     JOIN leasemgr.payment p ON p.id OPERATOR(pg_catalog.=) n.payment_id
     JOIN leasemgr.bill b ON b.id OPERATOR(pg_catalog.=) n.bill_id
+    JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) p.contract_id
    WHERE p.contract_id OPERATOR(pg_catalog.<>) b.contract_id
       OR b.voided_at IS NOT NULL
       OR n.effective_on OPERATOR(pg_catalog.<>) GREATEST(p.paid_on, b.issued_on)
+      OR c.state OPERATOR(pg_catalog.=) 'amending'
    LIMIT 1;
   IF FOUND THEN
-    IF r.payment_contract OPERATOR(pg_catalog.<>) r.bill_contract THEN
+    IF r.contract_state OPERATOR(pg_catalog.=) 'amending' THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM011',
+        MESSAGE = pg_catalog.format('payment %s cannot be allocated while contract %s is frozen by an amendment',
+                                    r.payment_id, r.payment_contract),
+        DETAIL = 'A frozen contract''s payments are kept whole as credit until the amendment is approved or withdrawn.',
+        HINT = 'Allocate after the amendment is decided; leasemgr.apply_credit does it then.';
+    ELSIF r.payment_contract OPERATOR(pg_catalog.<>) r.bill_contract THEN
       RAISE EXCEPTION USING ERRCODE = 'LM011',
         MESSAGE = pg_catalog.format('payment %s cannot pay bill %s', r.payment_id, r.bill_id),
         DETAIL = pg_catalog.format('The payment is for contract %s, the bill for contract %s.',
@@ -212,7 +221,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.payment_allocation_totals() IS
-  'Trigger: checks new allocations (same contract, valid bill, effective day, within the bill''s principal or late fees and within the payment; SQLSTATE LM011), then keeps bill.paid equal to the bill''s allocations and payment.unallocated equal to amount minus the payment''s.';
+  'Trigger: checks new allocations (same contract, not frozen by an amendment, valid bill, effective day, within the bill''s principal or late fees and within the payment; SQLSTATE LM011), then keeps bill.paid equal to the bill''s allocations and payment.unallocated equal to amount minus the payment''s.';
 CREATE TRIGGER payment_allocation_totals AFTER INSERT ON leasemgr.payment_allocation
   REFERENCING NEW TABLE AS new_allocations
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.payment_allocation_totals();

@@ -2,7 +2,7 @@
 -- contract), allocated oldest due principal first, then late fees, the rest kept as credit;
 -- the ledgers never change. Every amount is worked out by hand in the comment beside it.
 BEGIN;
-SELECT plan(98);
+SELECT plan(99);
 
 \ir payment_helpers.sql
 
@@ -116,6 +116,12 @@ SELECT results_eq(format('SELECT amount, unallocated FROM leasemgr.payment WHERE
 SELECT results_eq(format('SELECT paid, state FROM leasemgr.bill WHERE id = %s', :b4),
   $$VALUES (0.00, 'open')$$, 'nothing is allocated while the contract is frozen');
 SELECT is(leasemgr.apply_credit(:c4), 0.00, 'apply_credit does nothing for an amending contract');
+SELECT th.refuses(format($$INSERT INTO leasemgr.payment_allocation (park_id, payment_id, bill_id, amount, part, effective_on)
+                          VALUES (%s, %s, %s, 100.00, 'principal', '2026-03-10')$$, :park, :p6, :b4),
+  'LM011', format('payment %s cannot be allocated while contract %s is frozen by an amendment', :p6, :c4),
+  'A frozen contract''s payments are kept whole as credit until the amendment is approved or withdrawn.',
+  'Allocate after the amendment is decided; leasemgr.apply_credit does it then.',
+  'an allocation written by hand to a frozen contract is refused too, and changes nothing');
 SELECT pg_temp.force_state(:c4, 'active');
 -- Oldest payment first: the 200.00 of 03-01 (recorded second), then 200.00 of the 300.00 of 03-10.
 SELECT is(leasemgr.apply_credit(:c4), 400.00, 'after the amendment the credit pays the bill: 400.00');
