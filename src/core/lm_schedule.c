@@ -148,8 +148,10 @@ charged_day(const LmChargeSchedule *s, LmDate d)
  * One month of a segment. A month whose every day is charged is one monthly amount, in
  * every convention. Otherwise:
  *   actual_days  charged / days in the month
- *   thirty_360   charged days counted on a 30-day month: the 31st does not count, and a
- *                charged last day of February counts for the days up to the 30th
+ *   thirty_360   charged days counted on a 30-day month, by day number: a charged 31st
+ *                counts as the 30th (so it adds nothing when the 30th is charged too, and
+ *                one day when it is the only one, as for a lease that starts on the 31st),
+ *                and a charged last day of February counts for the days up to the 30th
  *   annual_365   charged x 12 / 365
  */
 static void
@@ -179,7 +181,8 @@ month_part(const LmChargeSchedule *s, LmDate lo, LmDate hi, LmMonthPart *mp)
 			break;
 		case LM_PRORATE_THIRTY_360:
 			mp->basis = 30;
-			if (dim == 31 && hi == month_end && charged_day(s, month_end))
+			if (dim == 31 && hi == month_end && charged_day(s, month_end) &&
+				lo < month_end && charged_day(s, month_end - 1))
 				mp->counted--;
 			else if (m == 2 && hi == month_end && charged_day(s, month_end))
 				mp->counted += 30 - dim;

@@ -125,6 +125,26 @@ proration(void)
 	p = lm_period(&s, 0);
 	lm_segments(&s, &p, seg);
 	ok(seg[0].months[0].counted == 16, "thirty_360: 2027-02-15..28 counts as 16/30 too");
+	/* a lease that starts on the last day of a month: the 31st alone counts as day 30, 1/30 */
+	s = monthly(D(2027, 1, 31), D(2027, 12, 31));
+	s.proration = LM_PRORATE_THIRTY_360;
+	p = lm_period(&s, 0);
+	lm_segments(&s, &p, seg);
+	ok(seg[0].months[0].counted == 1 && seg[0].months_num == 1 && seg[0].months_den == 30,
+	   "thirty_360: 2027-01-31 alone is 1/30 of a month (the 31st counts as the 30th)");
+	/* 01-30..31: days 30 and 31 are both day 30, 1/30 */
+	s = monthly(D(2027, 1, 30), D(2027, 12, 31));
+	s.proration = LM_PRORATE_THIRTY_360;
+	p = lm_period(&s, 0);
+	lm_segments(&s, &p, seg);
+	ok(seg[0].months[0].counted == 1, "thirty_360: 2027-01-30..31 is 1/30 too");
+	/* 2027-02-28 alone (not a leap year) counts for days 28, 29 and 30: 3/30 = 1/10 */
+	s = monthly(D(2027, 2, 28), D(2027, 12, 31));
+	s.proration = LM_PRORATE_THIRTY_360;
+	p = lm_period(&s, 0);
+	lm_segments(&s, &p, seg);
+	ok(seg[0].months[0].counted == 3 && seg[0].months_num == 1 && seg[0].months_den == 10,
+	   "thirty_360: 2027-02-28 alone counts to the 30th, 3/30");
 	/* a lease ending mid-month: 2027-12-01..12-10 */
 	s = monthly(D(2027, 1, 1), D(2027, 12, 10));
 	p = lm_period(&s, 11);
