@@ -688,6 +688,8 @@ bill_run(PG_FUNCTION_ARGS)
 			lm_lock_bill_runs(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
 	}
 	SPI_freetuptable(SPI_tuptable);
+	/* This transaction's own earlier writes (an earlier run in the same statement) count. */
+	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (frozen_plan == NULL)

@@ -2,7 +2,7 @@
 -- terminated contract up to its termination date and never after, skips contracts that are
 -- not billable; issued bills and lines are never edited. Amounts with their hand calculation.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 SELECT th.park('BR') AS park \gset
 SELECT th.park('BR2') AS other_park \gset
@@ -237,6 +237,14 @@ UPDATE leasemgr.contract SET state = 'amending' WHERE id IN (:late, :later);
 SET LOCAL session_replication_role = origin;
 SELECT results_eq(format('SELECT * FROM leasemgr.bill_run(%L, %s)', :'m2', :late_park),
   $$VALUES (0, 0, 1, 0, 0::numeric, 0)$$, 'an amending contract is skipped and counted; one starting after the month is not counted');
+
+-- Two runs in one statement: the second sees the first's lines (its own transaction's writes)
+-- and bills nothing twice. September for a fresh lease: rent 1,000 + property fee 3,000.
+SELECT th.park('BR4') AS p4 \gset
+SELECT pg_temp.lease(:p4, 'R-TWICE', 'active') AS twice \gset
+SELECT results_eq(format($$SELECT lines_created, amount FROM generate_series(1, 2) n,
+                           LATERAL leasemgr.bill_run(date '2025-09-01' + n * 0, %s) ORDER BY n$$, :p4),
+  $$VALUES (2, 4000.00), (0, 0::numeric)$$, 'a second run in the same statement bills nothing twice');
 
 SELECT * FROM finish();
 ROLLBACK;
