@@ -288,12 +288,14 @@ bill_line_totals(PG_FUNCTION_ARGS)
 	 * with a new snapshot).
 	 */
 	if (SPI_execute("SELECT FROM leasemgr.bill b "
-					"WHERE b.id IN (SELECT n.bill_id FROM new_lines n) ORDER BY b.id FOR NO KEY UPDATE",
+					"WHERE b.id OPERATOR(pg_catalog.=) ANY (SELECT n.bill_id FROM new_lines n) "
+					"ORDER BY b.id FOR NO KEY UPDATE",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "bill lock failed");
 	if (SPI_execute("UPDATE leasemgr.bill b SET amount = t.total "
 					"FROM (SELECT l.bill_id, pg_catalog.sum(l.amount) AS total FROM leasemgr.bill_line l "
-					"      WHERE l.bill_id IN (SELECT n.bill_id FROM new_lines n) GROUP BY l.bill_id) t "
+					"      WHERE l.bill_id OPERATOR(pg_catalog.=) ANY (SELECT n.bill_id FROM new_lines n) "
+					"      GROUP BY l.bill_id) t "
 					"WHERE b.id OPERATOR(pg_catalog.=) t.bill_id AND b.amount OPERATOR(pg_catalog.<>) t.total",
 					false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "bill total update failed");

@@ -94,6 +94,7 @@ typedef struct Run
 	/* the contract being billed */
 	Numeric		contract_total;
 	int			contract_lines;
+	int			contract_held;
 	int			contract_due_day;
 	/* results */
 	int			bills_created;
@@ -135,7 +136,21 @@ run_emit(void *arg, LmContractTerms *c, const LmLine *line)
 	 */
 	if (line->amount == NULL)
 	{
+		/*
+		 * A period is billed whole or not at all: the parts of it already taken (a period
+		 * cut at an escalation step whose later part is held) are given back, or the next
+		 * run, resuming after the period's start, would never bill the held part.
+		 */
+		while (b->nlines > 0 &&
+			   DatumGetInt64(b->line_charge[b->nlines - 1]) == line->charge->id &&
+			   DatumGetDateADT(b->line_start[b->nlines - 1]) >= line->period_start)
+		{
+			b->nlines--;
+			r->contract_total = lm_num_sub(r->contract_total, DatumGetNumeric(b->line_amount[b->nlines]));
+			r->contract_lines--;
+		}
 		r->held++;
+		r->contract_held++;
 		return false;
 	}
 	old = MemoryContextSwitchTo(r->batch_cxt);
@@ -179,6 +194,7 @@ bill_contract(Run *r, LmContractTerms *c)
 
 	r->contract_total = lm_num(0);
 	r->contract_lines = 0;
+	r->contract_held = 0;
 	r->contract_due_day = 31;
 	for (i = 0; i < c->ncharges; i++)
 	{
@@ -196,7 +212,8 @@ bill_contract(Run *r, LmContractTerms *c)
 	}
 	if (r->contract_lines == 0)
 	{
-		if (billed_before)
+		/* nothing left to bill up to the month, or only periods held (counted as such) */
+		if (billed_before && r->contract_held == 0)
 			r->skipped_already_billed++;
 		return;
 	}
@@ -569,9 +586,12 @@ read_charge_row(Run *r, Reader *rd, HeapTuple t, TupleDesc d)
  * The bill runs of a park take turns on this lock, a transaction-level advisory lock (the
  * one pg_advisory_xact_lock(key1, key2) takes: key1 hashtext('leasemgr.bill_run'), key2 the
  * park id). A change to data a run reads and bills for good (a turnover report) takes it
- * too, to wait for a run in progress.
+ * too, to wait for a run in progress; such a change to reports of several parks in one
+ * transaction can deadlock with a run over those parks, and PostgreSQL's deadlock detector
+ * then cancels one of the two (SQLSTATE 40P01, to retry). Returns whether the lock was
+ * newly taken.
  */
-void
+bool
 lm_lock_bill_runs(int64 park_id)
 {
 	LOCKTAG		tag;
@@ -587,7 +607,8 @@ lm_lock_bill_runs(int64 park_id)
 
 	/* as pg_advisory_xact_lock(int4, int4) does (lockfuncs.c, SET_LOCKTAG_INT32) */
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) key1, (uint32) (int32) (park_id % PG_INT32_MAX), 2);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	/* true when newly taken, false when this transaction held it already */
+	return LockAcquire(&tag, ExclusiveLock, false, false) == LOCKACQUIRE_OK;
 }
 
 /*
@@ -603,6 +624,7 @@ bill_run(PG_FUNCTION_ARGS)
 	static SPIPlanPtr frozen_plan = NULL;
 	static SPIPlanPtr park_plan = NULL;
 	static SPIPlanPtr lock_plan = NULL;
+	bool		pushed = false;
 	TupleDesc	desc;
 	Run			r = {0};
 	Reader		rd = {0};
@@ -669,7 +691,9 @@ bill_run(PG_FUNCTION_ARGS)
 	/*
 	 * One run per park at a time: a second run waits here for the first to end, then reads
 	 * what it billed (the snapshot below is taken after the wait) and bills nothing twice.
-	 * Parks are locked in id order, so runs over several parks cannot deadlock.
+	 * Runs lock their parks in id order, so two runs cannot deadlock each other. The parks
+	 * are listed again under the new snapshot: a park that became visible during the wait
+	 * (created, or granted to the caller) is locked too, before anything is read.
 	 */
 	if (lock_plan == NULL)
 	{
@@ -679,18 +703,26 @@ bill_run(PG_FUNCTION_ARGS)
 								 "WHERE $1::pg_catalog.int8 IS NULL OR p.id OPERATOR(pg_catalog.=) $1 "
 								 "ORDER BY p.id", 1, types);
 	}
-	if (SPI_execute_plan(lock_plan, args, nulls, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "park query failed");
+	for (;;)
 	{
+		bool		all_locked = true;
 		uint64		i;
 
+		if (SPI_execute_plan(lock_plan, args, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "park query failed");
 		for (i = 0; i < SPI_processed; i++)
-			lm_lock_bill_runs(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+			if (lm_lock_bill_runs(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull))))
+				all_locked = false;
+		SPI_freetuptable(SPI_tuptable);
+		if (pushed && all_locked)
+			break;
+		if (pushed)
+			PopActiveSnapshot();
+		/* This transaction's own earlier writes (an earlier run in the same statement) count. */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
 	}
-	SPI_freetuptable(SPI_tuptable);
-	/* This transaction's own earlier writes (an earlier run in the same statement) count. */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (frozen_plan == NULL)
 	{

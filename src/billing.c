@@ -523,6 +523,7 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	line->charge = ch;
 	line->start = seg->start;
 	line->end = seg->end;
+	line->period_start = p->start;
 	line->bill_month = p->bill_month;
 	line->due_on = p->due_on;
 	line->amount = NULL;

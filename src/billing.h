@@ -98,6 +98,7 @@ typedef struct LmLine
 	LmCharge   *charge;
 	DateADT		start;
 	DateADT		end;
+	DateADT		period_start;	/* of the billing period the line is part of */
 	DateADT		bill_month;
 	DateADT		due_on;
 	Numeric		amount;
@@ -144,7 +145,7 @@ typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
 extern bool lm_load_contract(int64 contract_id, LmContractTerms *c);
 
 /* Wait for the park's bill run in progress, and keep the next one waiting (bill_run.c). */
-extern void lm_lock_bill_runs(int64 park_id);
+extern bool lm_lock_bill_runs(int64 park_id);
 
 /* The value of a price index series for a month (its first day), or NULL. Inside SPI. */
 extern Numeric lm_price_index(const char *series, DateADT month);

@@ -313,7 +313,7 @@ turnover_month_billed(Datum contract_id, Datum month, int64 park_id)
 							"AND l.period_start OPERATOR(pg_catalog.<) ($2 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)",
 							2, argtypes);
 	}
-	lm_lock_bill_runs(park_id);
+	(void) lm_lock_bill_runs(park_id);
 	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "turnover query failed");
 	return SPI_processed > 0;

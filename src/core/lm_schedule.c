@@ -149,8 +149,9 @@ charged_day(const LmChargeSchedule *s, LmDate d)
  * every convention. Otherwise:
  *   actual_days  charged / days in the month
  *   thirty_360   charged days counted on a 30-day month, by day number: a charged 31st
- *                counts as the 30th (so it adds nothing when the 30th is charged too, and
- *                one day when it is the only one, as for a lease that starts on the 31st),
+ *                counts as the 30th (so it adds nothing when the 30th is charged too, even
+ *                in another segment of the month, and one day when the 30th is not, as for
+ *                a lease that starts on the 31st),
  *                and a charged last day of February counts for the days up to the 30th
  *   annual_365   charged x 12 / 365
  */
@@ -182,7 +183,7 @@ month_part(const LmChargeSchedule *s, LmDate lo, LmDate hi, LmMonthPart *mp)
 		case LM_PRORATE_THIRTY_360:
 			mp->basis = 30;
 			if (dim == 31 && hi == month_end && charged_day(s, month_end) &&
-				lo < month_end && charged_day(s, month_end - 1))
+				charged_day(s, month_end - 1))
 				mp->counted--;
 			else if (m == 2 && hi == month_end && charged_day(s, month_end))
 				mp->counted += 30 - dim;

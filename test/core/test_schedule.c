@@ -145,6 +145,19 @@ proration(void)
 	lm_segments(&s, &p, seg);
 	ok(seg[0].months[0].counted == 3 && seg[0].months_num == 1 && seg[0].months_den == 10,
 	   "thirty_360: 2027-02-28 alone counts to the 30th, 3/30");
+	/*
+	 * A yearly step on the 31st cuts January 2028 into 01-01..30 (30/30) and 01-31, which
+	 * counts as day 30, charged already: 0/30. The month is one month, not 31/30.
+	 */
+	s = monthly(D(2027, 1, 31), D(2029, 12, 31));
+	s.proration = LM_PRORATE_THIRTY_360;
+	s.every_months = 12;
+	s.anchor = D(2027, 1, 31);
+	p = lm_period(&s, 12);
+	n = lm_segments(&s, &p, seg);
+	ok(n == 2 && seg[0].months_num == 1 && seg[0].months_den == 1 && seg[1].months[0].counted == 0 &&
+	   seg[1].months_num == 0,
+	   "thirty_360: a month cut at a step on the 31st is 30/30 + 0/30, one month");
 	/* a lease ending mid-month: 2027-12-01..12-10 */
 	s = monthly(D(2027, 1, 1), D(2027, 12, 10));
 	p = lm_period(&s, 11);

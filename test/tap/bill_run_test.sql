@@ -2,7 +2,7 @@
 -- terminated contract up to its termination date and never after, skips contracts that are
 -- not billable; issued bills and lines are never edited. Amounts with their hand calculation.
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 SELECT th.park('BR') AS park \gset
 SELECT th.park('BR2') AS other_park \gset
@@ -245,6 +245,33 @@ SELECT pg_temp.lease(:p4, 'R-TWICE', 'active') AS twice \gset
 SELECT results_eq(format($$SELECT lines_created, amount FROM generate_series(1, 2) n,
                            LATERAL leasemgr.bill_run(date '2025-09-01' + n * 0, %s) ORDER BY n$$, :p4),
   $$VALUES (2, 4000.00), (0, 0::numeric)$$, 'a second run in the same statement bills nothing twice');
+
+-- A period cut by a CPI step whose index month is missing is held whole: a lease from the
+-- 15th of s (park BR5) with rent 1,000.00 a month, CPI step 1 from the 15th of m0 + 2 (index
+-- month m0 + 1, not loaded). The run for m0 + 2 bills the first, partial month and the eleven
+-- months after it (12 lines) and holds month m0 + 2 entirely, not just its days from the 15th.
+SELECT th.park('BR5') AS p5 \gset
+INSERT INTO leasemgr.price_index (series, month, value) VALUES ('BR5-CPI', (:'s'::date - interval '1 month')::date, 100);
+INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date)
+VALUES (:p5, 'R-MID', th.tenant(:p5, 993), :'s'::date + 14, (:'s'::date + 14 + interval '2 years - 1 day')::date)
+RETURNING id AS mid \gset
+SELECT th.unit(:p5, 'U-R-MID', 100) AS mid_unit \gset
+INSERT INTO leasemgr.contract_unit (contract_id, unit_id) VALUES (:mid, :mid_unit);
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, escalation, escalate_every_months, cpi_series, cpi_lag_months)
+VALUES (:mid, 'rent', 'fixed_month', 1000, 'cpi', 12, 'BR5-CPI', 1);
+SELECT th.walk(:mid, 'active');
+SELECT results_eq(format('SELECT lines_created, charges_held FROM leasemgr.bill_run(%L, %s)', :'m2', :p5),
+  $$VALUES (12, 1)$$, 'a period cut by a held CPI step is held whole: 12 months billed, the 13th held');
+SELECT is((SELECT max(period_end) FROM leasemgr.bill_line WHERE contract_id = :mid), (:'m2'::date - 1),
+  '... nothing of month m0 + 2 is billed, not even its days before the step');
+INSERT INTO leasemgr.price_index (series, month, value) VALUES ('BR5-CPI', (:'m0'::date + interval '1 month')::date, 103);
+-- Loaded: month m0 + 2 is billed in its two parts, 1,000 x 14/D for the 1st..14th and
+-- 1,030 x (D - 14)/D from the 15th (D the days of the month): the whole month is covered.
+SELECT leasemgr.bill_run(:'m2', :p5);
+SELECT results_eq(format($$SELECT min(period_start), max(period_end), count(*)::int FROM leasemgr.bill_line
+                           WHERE contract_id = %s AND period_start >= %L$$, :mid, :'m2'),
+  format($$VALUES (%L::date, %L::date, 2)$$, :'m2', (:'m2'::date + interval '1 month - 1 day')::date),
+  'once the index is loaded the whole month is billed, in its two parts');
 
 SELECT * FROM finish();
 ROLLBACK;
