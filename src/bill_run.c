@@ -132,23 +132,12 @@ run_emit(void *arg, LmContractTerms *c, const LmLine *line)
 
 	/*
 	 * A turnover month not reported yet, a CPI step whose index month is not loaded yet:
-	 * the period and the periods after it wait for a later run.
+	 * the period and the periods after it wait for a later run. The whole period, also its
+	 * segments before a held one (a month cut at an escalation step): the next run resumes
+	 * after the last billed period's start and would never bill the held part.
 	 */
-	if (line->amount == NULL)
+	if (line->period_held)
 	{
-		/*
-		 * A period is billed whole or not at all: the parts of it already taken (a period
-		 * cut at an escalation step whose later part is held) are given back, or the next
-		 * run, resuming after the period's start, would never bill the held part.
-		 */
-		while (b->nlines > 0 &&
-			   DatumGetInt64(b->line_charge[b->nlines - 1]) == line->charge->id &&
-			   DatumGetDateADT(b->line_start[b->nlines - 1]) >= line->period_start)
-		{
-			b->nlines--;
-			r->contract_total = lm_num_sub(r->contract_total, DatumGetNumeric(b->line_amount[b->nlines]));
-			r->contract_lines--;
-		}
 		r->held++;
 		r->contract_held++;
 		return false;

@@ -523,7 +523,6 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	line->charge = ch;
 	line->start = seg->start;
 	line->end = seg->end;
-	line->period_start = p->start;
 	line->bill_month = p->bill_month;
 	line->due_on = p->due_on;
 	line->amount = NULL;
@@ -592,22 +591,28 @@ lm_charge_lines(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s, int from_
 	int			n = lm_period_count(s);
 	int			k;
 	LmSegment	segs[LM_MAX_SEGMENTS];
+	LmLine		lines[LM_MAX_SEGMENTS];
 
 	for (k = from_period; k < n; k++)
 	{
 		LmPeriod	p = lm_period(s, k);
 		int			nseg,
 					i;
+		bool		held = false;
 
 		if (!keep_going(arg, &p))
 			return;
 		nseg = lm_segments(s, &p, segs);
+		/* all of the period's segments first: one that cannot be computed holds them all */
 		for (i = 0; i < nseg; i++)
 		{
-			LmLine		line;
-
-			segment_line(c, ch, &p, &segs[i], CurrentMemoryContext, &line);
-			if (!emit(arg, c, &line))
+			segment_line(c, ch, &p, &segs[i], CurrentMemoryContext, &lines[i]);
+			held = held || lines[i].amount == NULL;
+		}
+		for (i = 0; i < nseg; i++)
+		{
+			lines[i].period_held = held;
+			if (!emit(arg, c, &lines[i]))
 				return;
 		}
 	}

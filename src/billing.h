@@ -98,10 +98,10 @@ typedef struct LmLine
 	LmCharge   *charge;
 	DateADT		start;
 	DateADT		end;
-	DateADT		period_start;	/* of the billing period the line is part of */
 	DateADT		bill_month;
 	DateADT		due_on;
 	Numeric		amount;
+	bool		period_held;	/* a segment of its period (this one or another) has no amount */
 	char	   *explain;
 } LmLine;
 
