@@ -39,7 +39,8 @@ DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasem
 # in this version, verbatim, so they cannot drift apart. freeze-release freezes it with the
 # install script.
 UPGRADE_FROM      = 0.1.0
-UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql sql/66_payments.sql sql/75_billing_reports.sql
+UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql sql/66_payments.sql sql/75_billing_reports.sql \
+                    sql/80_meters.sql
 UPGRADE_SCRIPT    = leasemgr--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built       += $(UPGRADE_SCRIPT)
 

@@ -10,6 +10,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -179,7 +180,11 @@ audit_cache(FunctionCallInfo fcinfo, TriggerData *td)
 
 		cache->id_att = Max(SPI_fnumber(RelationGetDescr(rel), "id"), 0);
 		cache->park_att = Max(SPI_fnumber(RelationGetDescr(rel), park_col), 0);
-		cache->table_name = CStringGetTextDatum(RelationGetRelationName(rel));
+		/* a partition's rows are logged under the table people query (meter_reading) */
+		if (rel->rd_rel->relispartition)
+			cache->table_name = CStringGetTextDatum(get_rel_name(llast_oid(get_partition_ancestors(RelationGetRelid(rel)))));
+		else
+			cache->table_name = CStringGetTextDatum(RelationGetRelationName(rel));
 		MemoryContextSwitchTo(old);
 		lm_appender_init(&cache->log, "audit_log", audit_log_columns, audit_log_types, AL__COUNT,
 						 fcinfo->flinfo->fn_mcxt);
