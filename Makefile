@@ -19,13 +19,15 @@ OBJS = \
 	src/billing.o \
 	src/bill_run.o \
 	src/straight_line.o \
+	src/meter.o \
 	src/audit.o \
 	src/security.o \
 	src/core/lm_identity.o \
 	src/core/lm_contract_states.o \
 	src/core/lm_calendar.o \
 	src/core/lm_schedule.o \
-	src/core/lm_late_fee.o
+	src/core/lm_late_fee.o \
+	src/core/lm_meter.o
 
 # The install script of the current version is assembled from the domain files in a fixed
 # order (their numeric prefixes). Released versions are frozen as sql/leasemgr--X.Y.Z.sql

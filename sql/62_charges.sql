@@ -20,7 +20,8 @@ CREATE TABLE leasemgr.charge (
   contract_id           bigint NOT NULL,
   kind                  text NOT NULL CHECK (kind IN ('rent', 'property_fee', 'service', 'parking', 'ac',
                                                       'utility', 'turnover', 'other')),
-  basis                 text NOT NULL CHECK (basis IN ('per_m2_month', 'fixed_month', 'per_m2_day', 'turnover_pct')),
+  basis                 text NOT NULL CHECK (basis IN ('per_m2_month', 'fixed_month', 'per_m2_day', 'turnover_pct',
+                                                        'metered')),
   rate                  numeric(14,4) NOT NULL CHECK (rate > 0),
   breakpoint            numeric(16,2) CHECK (breakpoint >= 0),
   valid_from            date NOT NULL,
@@ -40,11 +41,27 @@ CREATE TABLE leasemgr.charge (
   cpi_cap_pct           numeric(8,4) CHECK (cpi_cap_pct > -100),
   cpi_floor_pct         numeric(8,4) CHECK (cpi_floor_pct > -100),
   note                  text,
+  meter_kind            text CHECK (meter_kind IN ('electricity', 'water', 'ac', 'gas', 'heat')),
+  tiers                 numeric(15,3)[],
+  tier_rates            numeric(14,4)[],
+  tou_registers         text[],
+  tou_rates             numeric(14,4)[],
   CONSTRAINT charge_dates_ordered CHECK (valid_to >= valid_from),
   CONSTRAINT charge_turnover_terms CHECK (
     (basis = 'turnover_pct') = (breakpoint IS NOT NULL)
     AND (basis <> 'turnover_pct' OR (rate <= 100 AND cycle_months = 1 AND billed = 'arrears'
                                      AND escalation = 'none'))),
+  CONSTRAINT charge_metered_terms CHECK (
+    (basis = 'metered') = (meter_kind IS NOT NULL)
+    AND (basis <> 'metered' OR kind IN ('utility', 'ac', 'other'))
+    AND (basis <> 'metered' OR (cycle_months = 1 AND billed = 'arrears' AND escalation = 'none'))
+    AND (basis = 'metered' OR (tiers IS NULL AND tou_registers IS NULL))
+    AND (tiers IS NULL OR tou_registers IS NULL)
+    AND (tiers IS NULL) = (tier_rates IS NULL) AND (tou_registers IS NULL) = (tou_rates IS NULL)
+    AND (tiers IS NULL OR (pg_catalog.cardinality(tiers) BETWEEN 1 AND 12
+                           AND pg_catalog.cardinality(tiers) = pg_catalog.cardinality(tier_rates)))
+    AND (tou_registers IS NULL OR (pg_catalog.cardinality(tou_registers) BETWEEN 1 AND 8
+                                   AND pg_catalog.cardinality(tou_registers) = pg_catalog.cardinality(tou_rates)))),
   CONSTRAINT charge_escalation_terms CHECK (
     CASE escalation
       WHEN 'none' THEN escalate_every_months IS NULL AND escalation_anchor IS NULL
@@ -72,8 +89,8 @@ COMMENT ON COLUMN leasemgr.charge.park_id IS 'Taken from the contract.';
 COMMENT ON COLUMN leasemgr.charge.contract_id IS 'The contract.';
 COMMENT ON COLUMN leasemgr.charge.kind IS 'rent, property_fee (物业费), service, parking, ac (air conditioning), utility, turnover (营业额提成) or other. Free-rent periods apply by kind.';
 COMMENT ON COLUMN leasemgr.charge.basis IS
-  'per_m2_month: rate x billable area per month; fixed_month: rate per month; per_m2_day: rate x billable area per day; turnover_pct: rate % of the month''s sales above the breakpoint.';
-COMMENT ON COLUMN leasemgr.charge.rate IS 'Unit price, 4 decimals, > 0: CNY per m² per month, per month, per m² per day, or a percentage (0 < rate <= 100) for turnover_pct. The rate before any escalation.';
+  'per_m2_month: rate x billable area per month; fixed_month: rate per month; per_m2_day: rate x billable area per day; turnover_pct: rate % of the month''s sales above the breakpoint; metered: the month''s consumption of the meters of meter_kind on the contract''s units, priced flat (rate), in blocks (tiers) or by time of use (tou_registers), billed monthly in arrears.';
+COMMENT ON COLUMN leasemgr.charge.rate IS 'Unit price, 4 decimals, > 0: CNY per m² per month, per month, per m² per day, a percentage (0 < rate <= 100) for turnover_pct, or CNY per unit consumed (kWh, m3, GJ) for metered (the first block of a tiered price; unused with time-of-use prices). The rate before any escalation.';
 COMMENT ON COLUMN leasemgr.charge.breakpoint IS 'turnover_pct only (required there, 0 allowed): monthly sales, CNY, below which no turnover rent is due.';
 COMMENT ON COLUMN leasemgr.charge.valid_from IS 'First day charged, inclusive; defaults to the contract''s start_date. Within the lease.';
 COMMENT ON COLUMN leasemgr.charge.valid_to IS 'Last day charged, inclusive; defaults to the contract''s end_date. Within the lease; a termination ends it earlier.';
@@ -93,6 +110,12 @@ COMMENT ON COLUMN leasemgr.charge.cpi_lag_months IS 'cpi: how many months before
 COMMENT ON COLUMN leasemgr.charge.cpi_cap_pct IS 'cpi: the largest change per step, in percent of the previous rate (e.g. 5.0000). Optional.';
 COMMENT ON COLUMN leasemgr.charge.cpi_floor_pct IS 'cpi: the smallest change per step, in percent of the previous rate (e.g. 0.0000: never down). Optional.';
 COMMENT ON COLUMN leasemgr.charge.note IS 'Free text, e.g. the contract clause.';
+COMMENT ON COLUMN leasemgr.charge.meter_kind IS 'metered only (required there): the kind of meter billed, electricity, water, ac, gas or heat; every meter of that kind on the contract''s units counts.';
+COMMENT ON COLUMN leasemgr.charge.tiers IS
+  'metered, tiered prices (阶梯价) only: ascending break points of the month''s consumption (after multipliers), e.g. {200,400}: the first 200 units at rate, the next 200 at tier_rates[1], the rest at tier_rates[2]. Not prorated for a part month.';
+COMMENT ON COLUMN leasemgr.charge.tier_rates IS 'metered, tiered only: the price per unit above each break point of tiers, one per break point.';
+COMMENT ON COLUMN leasemgr.charge.tou_registers IS 'metered, time-of-use prices (分时电价) only: the registers priced, e.g. {peak,flat,valley}; each is billed at its tou_rates price.';
+COMMENT ON COLUMN leasemgr.charge.tou_rates IS 'metered, time-of-use only: the price per unit of each register of tou_registers, in the same order.';
 
 CREATE TABLE leasemgr.free_rent_period (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

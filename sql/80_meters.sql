@@ -76,6 +76,9 @@ CREATE TABLE leasemgr.meter_reading (
 ) PARTITION BY RANGE (read_at);
 CREATE TABLE leasemgr.meter_reading_default PARTITION OF leasemgr.meter_reading DEFAULT;
 ALTER SEQUENCE leasemgr.meter_reading_id_seq OWNED BY leasemgr.meter_reading.id;
+-- Partitions are read and written through meter_reading, whose policy and grants apply; on
+-- a partition itself row-level security without a policy shows nothing to anyone but the owner.
+ALTER TABLE leasemgr.meter_reading_default ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE leasemgr.meter_reading IS
   'Meter readings (抄表): the cumulative value of one register of a meter at one moment, from IoT, a photo, a hand entry or an estimate. Partitioned by month of read_at; written by leasemgr.record_reading or by COPY (IoT imports), checked once per statement. Never changed or deleted: a wrong reading is voided.';
 COMMENT ON TABLE leasemgr.meter_reading_default IS
@@ -426,6 +429,7 @@ BEGIN
       PERFORM pg_catalog.set_config('leasemgr_internal.moving_readings', 'off', true);
       EXECUTE pg_catalog.format('CREATE TABLE leasemgr.%I PARTITION OF leasemgr.meter_reading FOR VALUES FROM (%L) TO (%L)',
                                 v_name, v_lo, v_hi);
+      EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', v_name);
       EXECUTE pg_catalog.format('COMMENT ON TABLE leasemgr.%I IS %L', v_name,
                                 pg_catalog.format('Meter readings read in %s (UTC).', pg_catalog.to_char(v_month, 'YYYY-MM')));
       INSERT INTO leasemgr.meter_reading SELECT * FROM lm_moving_readings;
@@ -539,6 +543,15 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text) IS
   'Records one reading of a meter register and returns its id. Idempotent: the same (meter, register, read_at, value) again returns the first id and records nothing; another value at the same moment is refused (LM016). Refuses an unknown meter (LM009), a removed or not yet installed meter, an unknown register, a photo reading without photo_sha256, a moment in the future, a negative or non-finite value (LM016). IoT imports can COPY into leasemgr.meter_reading instead: the same rules are checked once per statement.';
 
+-- ---- Consumption ---------------------------------------------------------------------------
+
+CREATE FUNCTION leasemgr.meter_consumption(meter_id bigint, from_ts timestamptz, to_ts timestamptz,
+                                           register text DEFAULT 'total', OUT quantity numeric, OUT explain text)
+  AS 'MODULE_PATHNAME', 'meter_consumption'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) IS
+  'What one register of a meter measured from from_ts to to_ts, after its multiplier, in its unit (kWh, m3, GJ), with the calculation in words: the readings used, values interpolated by time at a moment between two readings, rollovers, the multiplier. A meter installed or removed in between counts from its first or up to its last reading. quantity is NULL when the readings do not cover the moments yet (the explain text says which is missing). Void readings are skipped.';
+
 -- ---- Security, dump -------------------------------------------------------------------------
 
 DO $scope$
@@ -574,18 +587,19 @@ REVOKE ALL ON leasemgr.meter, leasemgr.meter_reading, leasemgr.meter_reading_def
 GRANT SELECT ON leasemgr.meter, leasemgr.meter_reading, leasemgr.metering_policy, leasemgr.work_order TO leasemgr_reader;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.meter TO leasemgr_operator;
 GRANT INSERT, UPDATE (voided_at, void_reason) ON leasemgr.meter_reading TO leasemgr_operator;
-GRANT INSERT, UPDATE ON leasemgr.work_order TO leasemgr_operator;
+GRANT INSERT, UPDATE ON leasemgr.work_order TO leasemgr_operator, leasemgr_finance;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.metering_policy TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.meter_reading_id_seq TO leasemgr_operator;
 REVOKE ALL ON FUNCTION leasemgr.meter_before_write(), leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean),
   leasemgr.meter_reading_check(), leasemgr.meter_reading_before_change(),
   leasemgr.meter_reading_partitions(date, date),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text),
-  leasemgr.metering_policy_of(bigint) FROM PUBLIC;
+  leasemgr.metering_policy_of(bigint), leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean),
   leasemgr.meter_reading_partitions(date, date),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text) TO leasemgr_operator;
-GRANT EXECUTE ON FUNCTION leasemgr.metering_policy_of(bigint) TO leasemgr_reader;
+GRANT EXECUTE ON FUNCTION leasemgr.metering_policy_of(bigint),
+  leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) TO leasemgr_reader;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.meter', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.meter_id_seq', '');

@@ -46,6 +46,7 @@
 #include "billing.h"
 #include "lm_calendar.h"
 #include "lm_schedule.h"
+#include "meter.h"
 
 PG_FUNCTION_INFO_V1(bill_run);
 
@@ -122,6 +123,48 @@ run_keep_going(void *arg, const LmPeriod *p)
 	return p->bill_month <= ((Run *) arg)->period;
 }
 
+/*
+ * A metered period held for readings: a work order per meter not read, for engineering to
+ * read it. Raised once: an open order for the meter and month makes this a no-op, so every
+ * run that finds the month still unread leaves one order, not one per run.
+ */
+static void
+raise_reading_work_orders(LmContractTerms *c, const LmLine *line)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[5];
+	ArrayType  *meters;
+	int			i;
+	Datum	   *ids = palloc(sizeof(Datum) * line->nmissing);
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[5] = {INT8OID, INT8OID, DATEOID, TIMESTAMPTZOID, INT8ARRAYOID};
+
+		plan = lm_keep_plan("INSERT INTO leasemgr.work_order (park_id, kind, meter_id, contract_id, month, subject) "
+							"SELECT $1, 'reading_missing', m.id, $2, $3, pg_catalog.format("
+							"'Read meter %s (%s%s) at or after %s: contract %s cannot be billed for %s until it is read', "
+							"m.code, m.kind, COALESCE(' of unit ' OPERATOR(pg_catalog.||) u.code, ''), "
+							"pg_catalog.to_char($4 AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'), 'YYYY-MM-DD HH24:MI'), "
+							"c.code, pg_catalog.to_char($3, 'YYYY-MM')) "
+							"FROM leasemgr.meter m JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) $2 "
+							"LEFT JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) m.unit_id "
+							"WHERE m.id OPERATOR(pg_catalog.=) ANY ($5) "
+							"ON CONFLICT (meter_id, month) WHERE kind OPERATOR(pg_catalog.=) 'reading_missing' "
+							"AND state OPERATOR(pg_catalog.=) 'open' DO NOTHING", 5, argtypes);
+	}
+	for (i = 0; i < line->nmissing; i++)
+		ids[i] = Int64GetDatum(line->missing[i]);
+	meters = construct_array(ids, line->nmissing, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[0] = Int64GetDatum(c->park_id);
+	args[1] = Int64GetDatum(c->id);
+	args[2] = DateADTGetDatum(lm_month_start(line->start));
+	args[3] = TimestampTzGetDatum(lm_local_midnight(line->end + 1));
+	args[4] = PointerGetDatum(meters);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "work order insert failed");
+}
+
 /* A line of the contract being billed: into the batch (batch memory). */
 static bool
 run_emit(void *arg, LmContractTerms *c, const LmLine *line)
@@ -140,6 +183,8 @@ run_emit(void *arg, LmContractTerms *c, const LmLine *line)
 	{
 		r->held++;
 		r->contract_held++;
+		if (line->nmissing > 0)
+			raise_reading_work_orders(c, line);
 		return false;
 	}
 	old = MemoryContextSwitchTo(r->batch_cxt);

@@ -28,6 +28,7 @@
 #include "billing.h"
 #include "lm_calendar.h"
 #include "lm_schedule.h"
+#include "meter.h"
 
 PG_FUNCTION_INFO_V1(compute_charges);
 PG_FUNCTION_INFO_V1(rent_in_force);
@@ -76,6 +77,43 @@ get_text(const LmRow *row, int col)
 	return lm_row_null(row, col) ? NULL : TextDatumGetCString(lm_row_datum(row, col));
 }
 
+/* A numeric[] column (NULL: none), its elements copied out. */
+static int
+get_numerics(const LmRow *row, int col, Numeric **out)
+{
+	Datum	   *elems;
+	int			n,
+				i;
+
+	*out = NULL;
+	if (lm_row_null(row, col))
+		return 0;
+	deconstruct_array(DatumGetArrayTypeP(lm_row_datum(row, col)), NUMERICOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	*out = palloc(sizeof(Numeric) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*out)[i] = DatumGetNumericCopy(elems[i]);
+	return n;
+}
+
+static int
+get_texts(const LmRow *row, int col, char ***out)
+{
+	Datum	   *elems;
+	int			n,
+				i;
+
+	*out = NULL;
+	if (lm_row_null(row, col))
+		return 0;
+	deconstruct_array(DatumGetArrayTypeP(lm_row_datum(row, col)), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	*out = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*out)[i] = TextDatumGetCString(elems[i]);
+	return n;
+}
+
 void
 lm_read_contract(LmContractTerms *c, const LmRow *row, int first)
 {
@@ -107,7 +145,8 @@ lm_read_charge(LmCharge *ch, const LmRow *row, int first)
 	s = get_text(row, first + 2);
 	ch->basis = strcmp(s, "per_m2_month") == 0 ? LM_BASIS_PER_M2_MONTH
 		: strcmp(s, "fixed_month") == 0 ? LM_BASIS_FIXED_MONTH
-		: strcmp(s, "per_m2_day") == 0 ? LM_BASIS_PER_M2_DAY : LM_BASIS_TURNOVER_PCT;
+		: strcmp(s, "per_m2_day") == 0 ? LM_BASIS_PER_M2_DAY
+		: strcmp(s, "metered") == 0 ? LM_BASIS_METERED : LM_BASIS_TURNOVER_PCT;
 	ch->rate = get_numeric(row, first + 3);
 	ch->breakpoint = get_numeric(row, first + 4);
 	ch->valid_from = get_date(row, first + 5, &isnull);
@@ -135,6 +174,11 @@ lm_read_charge(LmCharge *ch, const LmRow *row, int first)
 	ch->cpi_floor_pct = get_numeric(row, first + 20);
 	if (ch->escalation == LM_ESC_NONE)
 		ch->every_months = 0;
+	ch->meter_kind = get_text(row, first + 21);
+	ch->ntiers = get_numerics(row, first + 22, &ch->tiers);
+	(void) get_numerics(row, first + 23, &ch->tier_rates);
+	ch->ntou = get_texts(row, first + 24, &ch->tou_registers);
+	(void) get_numerics(row, first + 25, &ch->tou_rates);
 }
 
 void
@@ -402,7 +446,8 @@ lm_charge_schedule(LmContractTerms *c, LmCharge *ch, LmChargeSchedule *s)
 	s->every_months = ch->escalation == LM_ESC_NONE ? 0 : ch->every_months;
 	s->anchor = ch->anchor;
 	free_days = palloc(sizeof(LmRange) * Max(c->nfree, 1));
-	for (i = 0; i < c->nfree; i++)
+	/* consumption is paid for: free rent never applies to a metered charge */
+	for (i = 0; i < c->nfree && ch->basis != LM_BASIS_METERED; i++)
 		if (c->free[i].kind_bits & ch->kind_bit)
 		{
 			free_days[s->nfree].lo = c->free[i].lo;
@@ -509,6 +554,103 @@ step_note(const LmCharge *ch, const LmSegment *seg)
 					seg->step, lm_date_text(seg->step_from));
 }
 
+/* The unit a meter kind measures in. */
+static const char *
+kind_unit(const char *kind)
+{
+	return strcmp(kind, "water") == 0 || strcmp(kind, "gas") == 0 ? "m3"
+		: strcmp(kind, "heat") == 0 ? "GJ" : "kWh";
+}
+
+static Numeric
+qty_num(int64 thousandths)
+{
+	return int64_div_fast_to_numeric(thousandths, 3);
+}
+
+/*
+ * A metered segment: the month's consumption of the contract's meters of the charge's kind,
+ * priced flat, in blocks or by register. No amount (the period is held) while a meter's
+ * readings do not cover the days, or show a negative step, which a person must look at.
+ */
+static void
+metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *line)
+{
+	LmUsage		u;
+	StringInfoData ex;
+	const char *unit = kind_unit(ch->meter_kind);
+	Numeric		num = lm_num(0);
+	int			k;
+
+	lm_metered_usage(c->id, ch->meter_kind, seg->start, seg->end, ch->ntou, ch->tou_registers, &u);
+	initStringInfo(&ex);
+	appendStringInfo(&ex, "%s %s..%s: ", ch->meter_kind, lm_date_text(seg->start), lm_date_text(seg->end));
+	if (u.nmeters == 0)
+	{
+		appendStringInfo(&ex, "no %s meter on the contract's units; billed once one is installed and read",
+						 ch->meter_kind);
+		line->explain = ex.data;
+		return;
+	}
+	if (!u.complete)
+	{
+		appendStringInfo(&ex, "readings missing: %s; billed once the meters are read", u.explain.data);
+		line->explain = ex.data;
+		line->nmissing = u.nmissing;
+		line->missing = u.missing;
+		return;
+	}
+	appendStringInfoString(&ex, u.explain.data);
+	if (u.negatives > 0)
+	{
+		appendStringInfoString(&ex, "; a reading went back without a rollover: billed once the wrong reading is voided or the meter's replacement is recorded");
+		line->explain = ex.data;
+		return;
+	}
+	if (ch->ntou > 0)
+	{
+		appendStringInfoString(&ex, "; ");
+		for (k = 0; k < ch->ntou; k++)
+		{
+			num = lm_num_add(num, lm_num_mul(qty_num(u.reg_qty[k]), ch->tou_rates[k]));
+			appendStringInfo(&ex, "%s%s %s %s x %s", k > 0 ? " + " : "", ch->tou_registers[k],
+							 lm_qty_text(u.reg_qty[k]), unit, num_text(ch->tou_rates[k]));
+		}
+	}
+	else if (ch->ntiers > 0)
+	{
+		Numeric		total = qty_num(u.total);
+		Numeric		lower = lm_num(0);
+
+		appendStringInfo(&ex, "; %s %s in blocks: ", lm_qty_text(u.total), unit);
+		for (k = 0; k <= ch->ntiers && lm_num_cmp(total, lower) > 0; k++)
+		{
+			Numeric		upper = k < ch->ntiers ? ch->tiers[k] : NULL;
+			Numeric		rate = k == 0 ? ch->rate : ch->tier_rates[k - 1];
+			Numeric		block = upper != NULL && lm_num_cmp(total, upper) > 0 ? lm_num_sub(upper, lower)
+				: lm_num_sub(total, lower);
+
+			num = lm_num_add(num, lm_num_mul(block, rate));
+			appendStringInfo(&ex, "%s%s x %s", k > 0 ? " + " : "",
+							 lm_qty_text(DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(lm_num_mul(block, lm_num(1000)))))),
+							 num_text(rate));
+			if (upper == NULL)
+				break;
+			lower = upper;
+		}
+		if (k == 0)
+			appendStringInfoString(&ex, "none");
+	}
+	else
+	{
+		num = lm_num_mul(qty_num(u.total), ch->rate);
+		appendStringInfo(&ex, "; %s %s x %s CNY/%s", lm_qty_text(u.total), unit, num_text(ch->rate), unit);
+	}
+	line->amount = lm_money_round(num, lm_num(1));
+	appendStringInfo(&ex, " = %s", lm_money_text(line->amount));
+	line->explain = ex.data;
+}
+
 /* One segment: its amount, exact until the single rounding, and its explanation. */
 static void
 segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegment *seg,
@@ -526,6 +668,13 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	line->bill_month = p->bill_month;
 	line->due_on = p->due_on;
 	line->amount = NULL;
+	line->nmissing = 0;
+	line->missing = NULL;
+	if (ch->basis == LM_BASIS_METERED)
+	{
+		metered_line(c, ch, seg, line);
+		return;
+	}
 	if (r->num == NULL)
 	{
 		line->explain = psprintf("%s: billed once leasemgr.price_index has the month", r->text);

@@ -18,7 +18,8 @@ typedef enum LmBasis
 	LM_BASIS_PER_M2_MONTH,
 	LM_BASIS_FIXED_MONTH,
 	LM_BASIS_PER_M2_DAY,
-	LM_BASIS_TURNOVER_PCT
+	LM_BASIS_TURNOVER_PCT,
+	LM_BASIS_METERED
 } LmBasis;
 
 typedef enum LmEscalation
@@ -63,6 +64,14 @@ typedef struct LmCharge
 	int			cpi_lag_months;
 	Numeric		cpi_cap_pct;	/* NULL: no cap */
 	Numeric		cpi_floor_pct;	/* NULL: no floor */
+	/* metered */
+	char	   *meter_kind;
+	int			ntiers;			/* tiered: break points and the rate above each */
+	Numeric    *tiers;
+	Numeric    *tier_rates;
+	int			ntou;			/* time-of-use: registers and their rates */
+	char	  **tou_registers;
+	Numeric    *tou_rates;
 	bool		has_last_billed;
 	DateADT		last_billed;	/* bill run: start of the last billed segment */
 	/* step rates, computed on first use */
@@ -103,6 +112,8 @@ typedef struct LmLine
 	Numeric		amount;
 	bool		period_held;	/* a segment of its period (this one or another) has no amount */
 	char	   *explain;
+	int			nmissing;		/* metered, held: the meters whose readings are missing */
+	int64	   *missing;
 } LmLine;
 
 /* Columns of a charge row, in the order of LM_CHARGE_COLUMNS. */
@@ -110,8 +121,9 @@ typedef struct LmLine
 	"ch.id, ch.kind, ch.basis, ch.rate, ch.breakpoint, ch.valid_from, ch.valid_to, ch.cycle_months, " \
 	"ch.billed, ch.due_day, ch.proration, ch.escalation, ch.escalate_every_months, " \
 	"ch.escalation_anchor, ch.escalation_pct, ch.escalation_amount, ch.cpi_series, " \
-	"ch.cpi_base_month, ch.cpi_lag_months, ch.cpi_cap_pct, ch.cpi_floor_pct"
-#define LM_CHARGE_NCOLUMNS 21
+	"ch.cpi_base_month, ch.cpi_lag_months, ch.cpi_cap_pct, ch.cpi_floor_pct, " \
+	"ch.meter_kind, ch.tiers, ch.tier_rates, ch.tou_registers, ch.tou_rates"
+#define LM_CHARGE_NCOLUMNS 26
 
 /* Columns of a contract row, in the order of LM_CONTRACT_COLUMNS. */
 #define LM_CONTRACT_COLUMNS \
@@ -122,7 +134,7 @@ typedef struct LmLine
 #define LM_CONTRACT_NCOLUMNS 7
 
 /*
- * Read a contract (columns first .. first + 6) and a charge (first .. first + 20) from a row
+ * Read a contract (columns first .. first + 6) and a charge (first .. first + 25) from a row
  * deformed once (lm_row_init): reading a wide row column by column with SPI_getbinval walks
  * it from its first column again past every NULL or text, and SPI_getvalue looks up the
  * type's output function on every call.

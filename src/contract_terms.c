@@ -14,6 +14,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -123,8 +124,9 @@ enum
 {
 	T_ID, T_PARK_ID, T_CONTRACT_ID,
 	/* charge */
-	T_BASIS, T_RATE, T_BREAKPOINT, T_VALID_FROM, T_VALID_TO, T_CYCLE, T_ESCALATION,
+	T_BASIS, T_KIND, T_RATE, T_BREAKPOINT, T_VALID_FROM, T_VALID_TO, T_CYCLE, T_ESCALATION,
 	T_ANCHOR, T_CPI_SERIES, T_CPI_BASE, T_CPI_LAG, T_BILLED,
+	T_TIERS, T_TIER_RATES, T_TOU_REGISTERS, T_TOU_RATES,
 	/* free_rent_period */
 	T_DAYS,
 	/* turnover_report */
@@ -133,8 +135,9 @@ enum
 };
 static const char *const term_colnames[T__COUNT] = {
 	"id", "park_id", "contract_id",
-	"basis", "rate", "breakpoint", "valid_from", "valid_to", "cycle_months", "escalation",
+	"basis", "kind", "rate", "breakpoint", "valid_from", "valid_to", "cycle_months", "escalation",
 	"escalation_anchor", "cpi_series", "cpi_base_month", "cpi_lag_months", "billed",
+	"tiers", "tier_rates", "tou_registers", "tou_rates",
 	"days", "month"
 };
 
@@ -158,7 +161,7 @@ term_cache(FunctionCallInfo fcinfo, Relation rel)
 	if (!fresh)
 		return cache;
 	if (strcmp(name, "charge") == 0)
-		cache->table = TT_CHARGE, first = T_BASIS, last = T_BILLED;
+		cache->table = TT_CHARGE, first = T_BASIS, last = T_TOU_RATES;
 	else if (strcmp(name, "free_rent_period") == 0)
 		cache->table = TT_FREE_RENT, first = last = T_DAYS;
 	else if (strcmp(name, "turnover_report") == 0)
@@ -219,6 +222,84 @@ check_price_index(Datum series, DateADT month, const char *why)
 				 errhint("Load the month into leasemgr.price_index (series, month, value) first.")));
 }
 
+/* The numbers of a numeric[] column (no NULL elements), or -1 for NULL elements. */
+static int
+numeric_array(Datum d, Datum **elems)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+	bool	   *nulls;
+	int			n,
+				i;
+
+	deconstruct_array(a, NUMERICOID, -1, false, TYPALIGN_INT, elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (nulls[i])
+			return -1;
+	return n;
+}
+
+static bool
+numeric_positive(Datum n)
+{
+	return DatumGetBool(DirectFunctionCall2(numeric_gt, n, DirectFunctionCall1(int4_numeric, Int32GetDatum(0))));
+}
+
+/* Block and time-of-use prices of a metered charge: ascending positive break points, positive rates. */
+static void
+check_metered_prices(const LmRow *new, const int *att)
+{
+	Datum	   *v;
+	int			n,
+				i;
+
+	if (!lm_row_null(new, att[T_TIERS]))
+	{
+		n = numeric_array(lm_row_datum(new, att[T_TIERS]), &v);
+		for (i = 0; i < n; i++)
+			if (!numeric_positive(v[i]) ||
+				(i > 0 && !DatumGetBool(DirectFunctionCall2(numeric_gt, v[i], v[i - 1]))))
+				break;
+		if (n < 0 || i < n)
+			refuse_charge(psprintf("tiers %s are not ascending break points", lm_row_text(new, att[T_TIERS])),
+						  "Break points are the month's consumption at which the next block's price starts: more than 0, each above the one before.",
+						  "Pass them in ascending order, e.g. '{200,400}', with one price per break point in tier_rates.");
+	}
+	if (!lm_row_null(new, att[T_TIER_RATES]) || !lm_row_null(new, att[T_TOU_RATES]))
+	{
+		int			col = lm_row_null(new, att[T_TIER_RATES]) ? T_TOU_RATES : T_TIER_RATES;
+
+		n = numeric_array(lm_row_datum(new, att[col]), &v);
+		for (i = 0; i < n; i++)
+			if (!numeric_positive(v[i]))
+				break;
+		if (n < 0 || i < n)
+			refuse_charge(psprintf("%s %s must all be greater than zero", term_colnames[col], lm_row_text(new, att[col])),
+						  "Each is a price in CNY per unit consumed.",
+						  "A block or register that costs nothing is left out of the price.");
+	}
+	if (!lm_row_null(new, att[T_TOU_REGISTERS]))
+	{
+		Datum	   *regs;
+		bool	   *nulls;
+		int			j;
+
+		deconstruct_array(DatumGetArrayTypeP(lm_row_datum(new, att[T_TOU_REGISTERS])), TEXTOID, -1, false,
+						  TYPALIGN_INT, &regs, &nulls, &n);
+		for (i = 0; i < n; i++)
+		{
+			bool		dup = false;
+
+			for (j = 0; j < i && !nulls[i]; j++)
+				dup = dup || (!nulls[j] && strcmp(TextDatumGetCString(regs[i]), TextDatumGetCString(regs[j])) == 0);
+			if (nulls[i] || dup)
+				refuse_charge(psprintf("tou_registers %s must name each register once",
+									   lm_row_text(new, att[T_TOU_REGISTERS])),
+							  "Each register of a time-of-use price has one price.",
+							  "Pass distinct register names, e.g. '{peak,flat,valley}', with their prices in tou_rates.");
+		}
+	}
+}
+
 /* Defaults and checks of a charge row; the table's CHECK constraints back them up. */
 static void
 check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edits)
@@ -229,6 +310,7 @@ check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edit
 	char	   *escalation = lm_row_null(new, att[T_ESCALATION]) ? "none"
 		: TextDatumGetCString(lm_row_datum(new, att[T_ESCALATION]));
 	bool		turnover = strcmp(basis, "turnover_pct") == 0;
+	bool		metered = strcmp(basis, "metered") == 0;
 
 	if (!lm_row_null(new, att[T_RATE]) &&
 		DatumGetBool(DirectFunctionCall2(numeric_le, lm_row_datum(new, att[T_RATE]),
@@ -251,6 +333,27 @@ check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edit
 		refuse_charge("turnover rent is billed in arrears",
 					  "A month's turnover rent is known only once the month's sales are reported.",
 					  "Set billed = 'arrears' on a turnover_pct charge.");
+	if (metered && !lm_row_null(new, att[T_BILLED]) &&
+		strcmp(TextDatumGetCString(lm_row_datum(new, att[T_BILLED])), "arrears") != 0)
+		refuse_charge("a metered charge is billed in arrears",
+					  "A month's consumption is known only once the meters have been read after it.",
+					  "Set billed = 'arrears' on a metered charge.");
+	if (metered && !lm_row_null(new, att[T_CYCLE]) && DatumGetInt32(lm_row_datum(new, att[T_CYCLE])) != 1)
+		refuse_charge("a metered charge is billed monthly",
+					  "Meters are read and their consumption priced month by month; block prices are per month.",
+					  "Set cycle_months = 1 on a metered charge.");
+	if (metered && strcmp(TextDatumGetCString(lm_row_datum(new, att[T_KIND])), "utility") != 0 &&
+		strcmp(TextDatumGetCString(lm_row_datum(new, att[T_KIND])), "ac") != 0 &&
+		strcmp(TextDatumGetCString(lm_row_datum(new, att[T_KIND])), "other") != 0)
+		refuse_charge(psprintf("a metered charge cannot be of kind %s", TextDatumGetCString(lm_row_datum(new, att[T_KIND]))),
+					  "Metered charges bill consumption: utilities, air conditioning or other.",
+					  "Use kind 'utility', 'ac' or 'other' for a metered charge.");
+	if (metered && strcmp(escalation, "none") != 0)
+		refuse_charge("a metered charge does not escalate",
+					  "Its price is a price per unit consumed, set by the tariff in force.",
+					  "Set escalation = 'none'; a new tariff is a change of the charge's rates by amendment.");
+	if (metered)
+		check_metered_prices(new, att);
 	if (turnover && lm_row_null(new, att[T_BREAKPOINT]))
 		lm_edit(edits, att[T_BREAKPOINT], DirectFunctionCall1(int4_numeric, Int32GetDatum(0)), false);
 

@@ -19,7 +19,7 @@ SELECT r.extname AS requires
 -- Tables, views and sequences.
 SELECT c.relname, c.relkind, c.relrowsecurity AS rls
   FROM pg_class c
- WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+ WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
  ORDER BY c.relkind, c.relname;
 
 -- Functions: the API, with their volatility, strictness and security.
@@ -38,15 +38,16 @@ SELECT c.relname AS not_dumped
  WHERE d.deptype = 'e' AND c.relkind IN ('r', 'S')
    AND c.oid <> ALL (e.extconfig);
 
--- Every table, view, column and function has a comment: \d+ and BI tools show them.
+-- Every table, view, column and function has a comment: \d+ and BI tools show them. The
+-- columns of a partition are those of its partitioned table, documented there.
 -- (Expect no rows.)
 SELECT c.relname AS uncommented_relation
   FROM pg_class c
- WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'v')
+ WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'v', 'p')
    AND obj_description(c.oid, 'pg_class') IS NULL;
 SELECT c.relname, a.attname AS uncommented_column
   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
- WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'v')
+ WHERE c.relnamespace = 'leasemgr'::regnamespace AND c.relkind IN ('r', 'v', 'p') AND NOT c.relispartition
    AND col_description(c.oid, a.attnum) IS NULL
  ORDER BY 1, 2;
 SELECT p.oid::regprocedure AS uncommented_function

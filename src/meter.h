@@ -1,0 +1,42 @@
+/*
+ * meter.h
+ *     What billing (billing.c) and anomaly detection share of the meter glue (meter.c): the
+ *     consumption of a contract's meters of one kind over some days, in thousandths of a unit
+ *     with its explanation, and the moments that bound a day in the operator's time zone.
+ */
+#ifndef LEASEMGR_METER_H
+#define LEASEMGR_METER_H
+
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "utils/date.h"
+
+/* The consumption of a contract's meters of one kind over days from..to (inclusive). */
+typedef struct LmUsage
+{
+	bool		complete;		/* every meter's every register needed has readings around the days */
+	int			nmeters;		/* meters of the kind in service during the days */
+	int64		total;			/* thousandths after multipliers: the total registers (flat, tiered) */
+	int			nregs;			/* time-of-use registers asked for, and their sums */
+	int64	   *reg_qty;
+	int			nmissing;		/* meters whose readings do not cover the days */
+	int64	   *missing;
+	int			negatives;		/* negative steps among the readings used */
+	StringInfoData explain;		/* one clause per meter register */
+} LmUsage;
+
+/* Midnight starting the day d in leasemgr.timezone. */
+extern TimestampTz lm_local_midnight(DateADT d);
+
+/* "1,234.500": thousandths of a unit as the explain texts show quantities. */
+extern char *lm_qty_text(int64 thousandths);
+
+/*
+ * The consumption of contract_id's meters of kind over from..to. tou_regs (ntou of them):
+ * sum these registers too (time-of-use); otherwise each meter's total register (or the sum
+ * of its registers without one). Inside SPI.
+ */
+extern void lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to,
+							 int ntou, char **tou_regs, LmUsage *u);
+
+#endif							/* LEASEMGR_METER_H */
