@@ -51,8 +51,12 @@ COMMENT ON COLUMN leasemgr.meter.removed_at IS 'When it was removed (replaced, d
 COMMENT ON COLUMN leasemgr.meter.note IS 'Free text, e.g. the location of the meter box.';
 
 -- Readings: partitioned by month of read_at (UTC months), so the time ranges that billing and
--- anomaly detection read are a few partitions, and old months can be archived whole. The
--- primary key is the duplicate rule and the per-meter index ("latest reading", a meter's range).
+-- anomaly detection read are a few partitions, and old months can be archived whole. Each
+-- partition's unique index (meter_id, register, read_at) is the duplicate rule (read_at decides
+-- the partition, so once per partition is once) and the per-meter index ("latest reading", a
+-- meter's range). It is per partition, not on meter_reading: an index of the extension's
+-- table would make pg_dump write the partitions' copies as constraints of their own, which a
+-- restore cannot add twice.
 CREATE SEQUENCE leasemgr.meter_reading_id_seq;
 COMMENT ON SEQUENCE leasemgr.meter_reading_id_seq IS 'Identifiers of meter readings.';
 
@@ -71,10 +75,12 @@ CREATE TABLE leasemgr.meter_reading (
   voided_at    timestamptz,
   void_reason  text,
   CONSTRAINT meter_reading_photo CHECK (source <> 'photo' OR photo_sha256 IS NOT NULL),
-  CONSTRAINT meter_reading_void CHECK ((voided_at IS NULL) = (void_reason IS NULL)),
-  CONSTRAINT meter_reading_pkey PRIMARY KEY (meter_id, register, read_at)
+  CONSTRAINT meter_reading_void CHECK ((voided_at IS NULL) = (void_reason IS NULL))
 ) PARTITION BY RANGE (read_at);
 CREATE TABLE leasemgr.meter_reading_default PARTITION OF leasemgr.meter_reading DEFAULT;
+CREATE UNIQUE INDEX meter_reading_default_key ON leasemgr.meter_reading_default (meter_id, register, read_at);
+COMMENT ON INDEX leasemgr.meter_reading_default_key IS
+  'A meter register shows one value at a moment: (meter_id, register, read_at) once. Every partition has this index.';
 ALTER SEQUENCE leasemgr.meter_reading_id_seq OWNED BY leasemgr.meter_reading.id;
 -- Partitions are read and written through meter_reading, whose policy and grants apply; on
 -- a partition itself row-level security without a policy shows nothing to anyone but the owner.
@@ -432,6 +438,10 @@ BEGIN
       EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', v_name);
       EXECUTE pg_catalog.format('COMMENT ON TABLE leasemgr.%I IS %L', v_name,
                                 pg_catalog.format('Meter readings read in %s (UTC).', pg_catalog.to_char(v_month, 'YYYY-MM')));
+      EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON leasemgr.%I (meter_id, register, read_at)',
+                                v_name || '_key', v_name);
+      EXECUTE pg_catalog.format('COMMENT ON INDEX leasemgr.%I IS %L', v_name || '_key',
+                                'A meter register shows one value at a moment: (meter_id, register, read_at) once.');
       INSERT INTO leasemgr.meter_reading SELECT * FROM lm_moving_readings;
       TRUNCATE lm_moving_readings;
       v_created := v_created OPERATOR(pg_catalog.+) 1;
@@ -517,7 +527,7 @@ BEGIN
   INSERT INTO leasemgr.meter_reading AS r (park_id, meter_id, register, read_at, value, source, photo_sha256, device)
   VALUES (v_meter.park_id, record_reading.meter_id, record_reading.register, record_reading.read_at,
           record_reading.value, record_reading.source, record_reading.photo_sha256, record_reading.device)
-  ON CONFLICT ON CONSTRAINT meter_reading_pkey DO NOTHING
+  ON CONFLICT DO NOTHING
   RETURNING r.id INTO v_id;
   IF v_id IS NOT NULL THEN
     RETURN v_id;
