@@ -313,6 +313,16 @@ BEGIN
                     ELSE 'It is out of service.' END,
       HINT = 'Record the reading on the meter in service at that moment.';
   END IF;
+  IF is_new AND (r.recorded_at OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()
+                 OR r.recorded_by OPERATOR(pg_catalog.<>) leasemgr.current_actor())
+     AND NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                      WHERE c.oid OPERATOR(pg_catalog.=) 'leasemgr.meter_reading'::pg_catalog.regclass), 'MEMBER') THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM016',
+      MESSAGE = pg_catalog.format('a reading of meter %s cannot say it was recorded by %s at %s', m.code, r.recorded_by, r.recorded_at),
+      DETAIL = pg_catalog.format('recorded_by and recorded_at are who sent the reading and when it reached the database: %s, %s.',
+                                 leasemgr.current_actor(), pg_catalog.statement_timestamp()),
+      HINT = 'Leave recorded_by and recorded_at out: they are filled in. The reading lag is measured from them.';
+  END IF;
   IF is_new AND r.read_at OPERATOR(pg_catalog.>) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '5 minutes') THEN
     RAISE EXCEPTION USING ERRCODE = 'LM016',
       MESSAGE = pg_catalog.format('a reading of meter %s cannot be read at %s, in the future', m.code, r.read_at),
@@ -322,7 +332,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean) IS
-  'Internal: raises the error that a reading breaking a meter rule gets (unknown meter LM009, other park LM007, unknown register, not installed, removed, in the future LM016).';
+  'Internal: raises the error that a reading breaking a meter rule gets (unknown meter LM009, other park LM007, unknown register, not installed, removed, in the future, recorded_by or recorded_at given by someone other than the table owner LM016).';
 
 CREATE FUNCTION leasemgr.meter_reading_check() RETURNS trigger
   LANGUAGE plpgsql
@@ -331,6 +341,10 @@ AS $fn$
 DECLARE
   v_reading leasemgr.meter_reading;
   v_meter leasemgr.meter;
+  -- The owner (a restore, a migration) brings readings with their original stamps.
+  v_owner boolean := pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                              WHERE c.oid OPERATOR(pg_catalog.=) 'leasemgr.meter_reading'::pg_catalog.regclass), 'MEMBER');
+  v_actor text := leasemgr.current_actor();
 BEGIN
   -- One join over the statement's rows: an IoT COPY of a million readings pays it once.
   SELECT r.* INTO v_reading
@@ -341,6 +355,8 @@ BEGIN
       OR r.read_at OPERATOR(pg_catalog.<) m.installed_at
       OR r.read_at OPERATOR(pg_catalog.>) m.removed_at
       OR r.read_at OPERATOR(pg_catalog.>) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '5 minutes')
+      OR (NOT v_owner AND (r.recorded_at OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()
+                           OR r.recorded_by OPERATOR(pg_catalog.<>) v_actor))
    LIMIT 1;
   IF FOUND THEN
     SELECT * INTO v_meter FROM leasemgr.meter m WHERE m.id OPERATOR(pg_catalog.=) v_reading.meter_id;
