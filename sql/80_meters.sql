@@ -52,9 +52,10 @@ COMMENT ON COLUMN leasemgr.meter.note IS 'Free text, e.g. the location of the me
 
 -- Readings: partitioned by month of read_at (UTC months), so the time ranges that billing and
 -- anomaly detection read are a few partitions, and old months can be archived whole. Each
--- partition's unique index (meter_id, register, read_at) is the duplicate rule (read_at decides
+-- partition's unique index (meter_id, read_at, register) is the duplicate rule (read_at decides
 -- the partition, so once per partition is once) and the per-meter index ("latest reading", a
--- meter's range). It is per partition, not on meter_reading: an index of the extension's
+-- meter's range). read_at before register: descending the tree then decides on a timestamp,
+-- not on a text that is nearly always 'total' (an IoT load runs 1.5x faster, test/bench). It is per partition, not on meter_reading: an index of the extension's
 -- table would make pg_dump write the partitions' copies as constraints of their own, which a
 -- restore cannot add twice.
 CREATE SEQUENCE leasemgr.meter_reading_id_seq;
@@ -78,7 +79,7 @@ CREATE TABLE leasemgr.meter_reading (
   CONSTRAINT meter_reading_void CHECK ((voided_at IS NULL) = (void_reason IS NULL))
 ) PARTITION BY RANGE (read_at);
 CREATE TABLE leasemgr.meter_reading_default PARTITION OF leasemgr.meter_reading DEFAULT;
-CREATE UNIQUE INDEX meter_reading_default_key ON leasemgr.meter_reading_default (meter_id, register, read_at);
+CREATE UNIQUE INDEX meter_reading_default_key ON leasemgr.meter_reading_default (meter_id, read_at, register);
 COMMENT ON INDEX leasemgr.meter_reading_default_key IS
   'A meter register shows one value at a moment: (meter_id, register, read_at) once. Every partition has this index.';
 ALTER SEQUENCE leasemgr.meter_reading_id_seq OWNED BY leasemgr.meter_reading.id;
@@ -454,7 +455,7 @@ BEGIN
       EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', v_name);
       EXECUTE pg_catalog.format('COMMENT ON TABLE leasemgr.%I IS %L', v_name,
                                 pg_catalog.format('Meter readings read in %s (UTC).', pg_catalog.to_char(v_month, 'YYYY-MM')));
-      EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON leasemgr.%I (meter_id, register, read_at)',
+      EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON leasemgr.%I (meter_id, read_at, register)',
                                 v_name || '_key', v_name);
       EXECUTE pg_catalog.format('COMMENT ON INDEX leasemgr.%I IS %L', v_name || '_key',
                                 'A meter register shows one value at a moment: (meter_id, register, read_at) once.');

@@ -601,6 +601,12 @@ metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *lin
 		return;
 	}
 	appendStringInfoString(&ex, u.explain.data);
+	if (u.nanomalies > 0)
+	{
+		appendStringInfo(&ex, "; %s open: billed once engineering decides (leasemgr.decide_anomaly)", u.anomalies.data);
+		line->explain = ex.data;
+		return;
+	}
 	if (u.negatives > 0)
 	{
 		appendStringInfoString(&ex, "; a reading went back without a rollover: billed once the wrong reading is voided or the meter's replacement is recorded");

@@ -318,6 +318,54 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 	return true;
 }
 
+/*
+ * The open anomalies that make the days' readings doubtful: a spike, a step backwards or a
+ * day beyond the meter's bound on one of the contract's meters of the kind. Until engineering
+ * decides, the consumption is not billed.
+ */
+static void
+open_anomalies(int64 contract_id, const char *kind, TimestampTz from, TimestampTz to, LmUsage *u)
+{
+	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		args[4];
+	uint64		i;
+
+	initStringInfo(&u->anomalies);
+	if (plan == NULL)
+	{
+		Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		plan = lm_keep_plan("SELECT a.id, a.kind, m.code, pg_catalog.lower(a.during) FROM leasemgr.anomaly a "
+							"JOIN leasemgr.meter m ON m.id OPERATOR(pg_catalog.=) a.meter_id "
+							"JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
+							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 AND m.kind OPERATOR(pg_catalog.=) $2 "
+							"AND a.state OPERATOR(pg_catalog.=) 'open' "
+							"AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "
+							"AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange($3, $4) ORDER BY a.id",
+							4, argtypes);
+	}
+	args[0] = Int64GetDatum(contract_id);
+	args[1] = CStringGetTextDatum(kind);
+	args[2] = TimestampTzGetDatum(from);
+	args[3] = TimestampTzGetDatum(to);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "anomaly query failed");
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		appendStringInfo(&u->anomalies, "%sanomaly %s (%s on %s from %s)", i > 0 ? ", " : "",
+						 SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3),
+						 moment_text(DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull))));
+	}
+	u->nanomalies = (int) SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+}
+
 void
 lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, int ntou, char **tou_regs,
 				 LmUsage *u)
@@ -403,6 +451,7 @@ lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, 
 			u->missing[u->nmissing++] = m->id;
 	}
 	u->complete = u->nmeters > 0 && u->nmissing == 0;
+	open_anomalies(contract_id, kind, from_t, to_t, u);
 }
 
 /*

@@ -22,6 +22,8 @@ typedef struct LmUsage
 	int			nmissing;		/* meters whose readings do not cover the days */
 	int64	   *missing;
 	int			negatives;		/* negative steps among the readings used */
+	int			nanomalies;		/* open spike, negative or bounds anomalies in the days */
+	StringInfoData anomalies;	/* "anomaly 17 (spike on E-0301 from 2027-03-04 00:00)" */
 	StringInfoData explain;		/* one clause per meter register */
 } LmUsage;
 

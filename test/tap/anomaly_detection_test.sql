@@ -1,7 +1,7 @@
 -- Anomaly detection: each kind on a drawn series whose answer is worked out by hand, the
 -- park's thresholds, idempotent detection, work orders, and engineering's decision.
 BEGIN;
-SELECT plan(27);
+SELECT plan(31);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -130,6 +130,28 @@ SELECT th.refuses(format($$SELECT * FROM leasemgr.detect_anomalies(%s, '2024-02-
   'LM011', 'anomalies are detected over a window of moments in order, at most ten years long',
   'from_ts is 2024-02-08 00:00:00+08 and to_ts is 2024-02-01 00:00:00+08.',
   'Pass the first and the last moment to look at, e.g. the last day or week.', 'a window out of order');
+
+-- An open spike holds the metered line of the month it falls in; dismissed, the real figure is billed.
+SELECT th.unit(:park, 'AN-M') AS munit \gset
+SELECT th.draft(:park, 'AN-M', ARRAY[:munit], '2024-01-01', '2024-12-31') AS cm \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed)
+VALUES (:cm, 'utility', 'metered', 1.0000, 'electricity', 'arrears') RETURNING id AS mch \gset
+SELECT th.walk(:cm, 'active');
+-- Jan 1 .. Feb 4 at 10, Feb 5 at 31, Feb 6 .. Feb 29 at 10: readings to 2024-03-01 00:00.
+SELECT pg_temp.meter(:park, 'MSPIKE', :munit, array_fill(10::numeric, ARRAY[35]) || ARRAY[31]::numeric[]
+                                              || array_fill(10::numeric, ARRAY[24])) AS mspike \gset
+SELECT is((SELECT opened FROM leasemgr.detect_anomalies(:park, '2024-02-01 00:00+08', '2024-02-08 00:00+08') WHERE kind = 'spike'),
+          1, 'the tenant''s meter has a spike on 02-05');
+SELECT id AS mspike_anomaly FROM leasemgr.anomaly WHERE meter_id = :mspike \gset
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:cm, '2024-02-01', '2024-02-29') WHERE charge_id = :mch), NULL,
+          'February''s electricity is held while the spike is open');
+SELECT matches((SELECT explain FROM leasemgr.compute_charges(:cm, '2024-02-01', '2024-02-29') WHERE charge_id = :mch),
+  format('; anomaly %s \(spike on MSPIKE from 2024-02-05 00:00\) open: billed once engineering decides \(leasemgr.decide_anomaly\)$', :mspike_anomaly),
+  '... naming the anomaly');
+SELECT leasemgr.decide_anomaly(:mspike_anomaly, 'dismissed', 'real: a trial run of new equipment');
+-- February: 4 x 10 + 31 + 24 x 10 = 311 kWh x 1.0000 = 311.00
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:cm, '2024-02-01', '2024-02-29') WHERE charge_id = :mch), 311.00,
+          'dismissed: the real figure, 4 x 10 + 31 + 24 x 10 = 311 kWh x 1.0000 = 311.00');
 
 SELECT * FROM finish();
 ROLLBACK;
