@@ -1,6 +1,7 @@
 /*
  * credit_warning.c
- *     Tenant credit warnings: the guard of leasemgr.tenant_credit_warning.
+ *     Tenant credit warnings: the guard of leasemgr.tenant_credit_warning, and the check the
+ *     contract state machine makes when a contract is submitted (LM019).
  *
  * A warning is raised open (refresh_credit_warnings, sql/86_tenant_health.sql) and cleared
  * once, with a reason, by an admin (clear_credit_warning). The trigger makes that hold for
@@ -8,6 +9,9 @@
  * a cleared warning is what keeps its periods from blocking the tenant again; a warning
  * written already cleared, or deleted, would move that line. Who raised and who cleared it,
  * and when, are stamps.
+ *
+ * The rule itself (which periods, which drifts) is SQL, credit_warning_periods(); the submit
+ * check asks it, so the guard and the view can never disagree.
  */
 #include "postgres.h"
 
@@ -18,6 +22,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -164,4 +169,58 @@ tenant_credit_warning_before_write(PG_FUNCTION_ARGS)
 	lm_edit(&edits, att[W_CLEARED_AT], now, false);
 	lm_edit(&edits, att[W_CLEARED_BY], CStringGetTextDatum(lm_current_actor()), false);
 	return PointerGetDatum(lm_edits_apply(&edits, new.tuple, new.desc));
+}
+
+void
+lm_check_tenant_credit(Relation contract_rel, Datum tenant_id, const char *contract_code)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+	HeapTuple	t;
+	TupleDesc	d;
+	char	   *warning;
+
+	/* The library may run against a schema from before credit warnings until UPDATE. */
+	if (!OidIsValid(get_relname_relid("tenant_credit_warning", RelationGetNamespace(contract_rel))))
+		return;
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, DATEOID};
+
+		/* The open warning if there is one, else the rule as it holds today. */
+		plan = lm_keep_plan("SELECT t.name, x.id, pg_catalog.to_char(x.first_period, 'YYYY-MM'), x.first_drift_days,"
+							" pg_catalog.to_char(x.second_period, 'YYYY-MM'), x.second_drift_days"
+							" FROM leasemgr.tenant t CROSS JOIN LATERAL ("
+							"  SELECT w.id, w.first_period, w.first_drift_days, w.second_period, w.second_drift_days"
+							"    FROM leasemgr.tenant_credit_warning w"
+							"   WHERE w.tenant_id OPERATOR(pg_catalog.=) t.id AND w.cleared_at IS NULL"
+							"  UNION ALL"
+							"  SELECT NULL, b.first_period, b.first_drift_days, b.second_period, b.second_drift_days"
+							"    FROM leasemgr.credit_warning_periods(t.id, $2) b) x"
+							" WHERE t.id OPERATOR(pg_catalog.=) $1"
+							" ORDER BY x.id IS NULL LIMIT 1", 2, types);
+	}
+	args[0] = tenant_id;
+	args[1] = DateADTGetDatum(lm_business_date());
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "credit warning query failed");
+	if (SPI_processed == 0)
+		return;
+
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	warning = SPI_getvalue(t, d, 2);
+	ereport(ERROR,
+			(errcode(ERRCODE_LM_CREDIT_WARNING),
+			 errmsg("contract %s cannot be submitted: tenant \"%s\" is under a credit warning",
+					contract_code, SPI_getvalue(t, d, 1)),
+			 warning ?
+			 errdetail("Credit warning %s was raised for payment-date drift of %s days in billing period %s and %s days in %s: more than 2.5 days late in two consecutive periods.",
+					   warning, SPI_getvalue(t, d, 4), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 6),
+					   SPI_getvalue(t, d, 5)) :
+			 errdetail("Payment-date drift was %s days in billing period %s and %s days in %s: more than 2.5 days late in two consecutive periods.",
+					   SPI_getvalue(t, d, 4), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 6),
+					   SPI_getvalue(t, d, 5)),
+			 errhint("A member of leasemgr_admin who has reviewed the tenant clears the warning with SELECT leasemgr.clear_credit_warning(%lld, 'reason'); the contract can then be submitted.",
+					 (long long) DatumGetInt64(tenant_id))));
 }

@@ -1,11 +1,11 @@
 -- Tenant cash-flow health (docs/metering.md, "Tenant cash-flow health"): the billing periods a
 -- tenant is measured on, payment-channel stability, the deposit-to-receivable ratio and
 -- payment-date drift with their healthy ranges and flags, and the credit warning the drift
--- raises: an idempotent refresh, clearing by an admin only, audited, and a clearing that
--- keeps its periods from raising a warning again. Every figure is worked
+-- raises: refused submissions (LM019), an idempotent refresh, clearing by an admin only,
+-- audited, and a clearing that keeps its periods from blocking again. Every figure is worked
 -- out by hand beside its assertion; bills are 1,000.00 of principal due on the 5th.
 BEGIN;
-SELECT plan(51);
+SELECT plan(60);
 
 \ir payment_helpers.sql
 
@@ -255,6 +255,19 @@ SELECT throws_ok(format($$INSERT INTO leasemgr.tenant_credit_warning (park_id, t
                           VALUES (%s, %s, '2026-03-01', 27, '2026-04-01', 9, '2026-04-20')$$, :p, :te), '23505', NULL,
   'one open warning per tenant');
 
+-- ---- the submit guard ---------------------------------------------------------------------------
+SELECT pg_temp.offer(:p, 'TH-F-2', :tf) AS f2 \gset
+SELECT th.refuses(format('SELECT leasemgr.contract_transition(%s, ''submit'')', :f2), 'LM019',
+  'contract TH-F-2 cannot be submitted: tenant "Tenant 8107" is under a credit warning',
+  format('Credit warning %s was raised for payment-date drift of 4 days in billing period 2026-02 and 3 days in 2026-03: more than 2.5 days late in two consecutive periods.', :wf),
+  format('A member of leasemgr_admin who has reviewed the tenant clears the warning with SELECT leasemgr.clear_credit_warning(%s, ''reason''); the contract can then be submitted.', :tf),
+  'submitting for a tenant under an open warning: LM019 naming the tenant, the periods, their drifts and the way out');
+SELECT throws_ok(format('UPDATE leasemgr.contract SET state = ''pending_approval'' WHERE id = %s', :f2), 'LM019', NULL,
+  'a direct UPDATE meets the same guard');
+SELECT is((SELECT state FROM leasemgr.contract WHERE id = :f2), 'draft', 'the contract stays a draft');
+SELECT lives_ok(format('SELECT leasemgr.contract_transition(%s, ''submit'')', pg_temp.offer(:p, 'TH-A-3', :ta)),
+  'a tenant without the rule holding submits as before');
+
 -- ---- clearing ----------------------------------------------------------------------------------------
 CREATE ROLE lm_t_health_fin LOGIN IN ROLE leasemgr_finance;
 CREATE ROLE lm_t_health_admin LOGIN IN ROLE leasemgr_admin;
@@ -291,6 +304,7 @@ SELECT results_eq(format($$SELECT action, actor, db_role, new_values->>'clear_re
 -- clearing keeps them from blocking.
 SELECT is_empty(format('SELECT * FROM leasemgr.credit_warning_periods(%s, leasemgr.business_date())', :tf),
   'the cleared periods no longer make the rule hold');
+SELECT is(leasemgr.contract_transition(:f2, 'submit'), 'pending_approval', 'the refused contract is submitted after the clearing');
 SELECT is(leasemgr.refresh_credit_warnings(), 0, 'and the refresh does not raise the cleared periods again');
 SELECT is((SELECT credit_warning FROM leasemgr.tenant_health WHERE tenant_id = :tf), 'none', 'the view shows no warning');
 -- One more late period is not two new ones: April paid 04-10, 5 days late. The last 3 are
@@ -298,10 +312,18 @@ SELECT is((SELECT credit_warning FROM leasemgr.tenant_health WHERE tenant_id = :
 SELECT pg_temp.rent(:cf, '2026-04-01', '2026-04-10');
 SELECT is_empty(format('SELECT * FROM leasemgr.credit_warning_periods(%s, leasemgr.business_date())', :tf),
   'one new late period next to a cleared one is no new pair');
+SELECT is(leasemgr.contract_transition(pg_temp.offer(:p, 'TH-F-3', :tf), 'submit'), 'pending_approval',
+  'one new late period next to a cleared one does not block');
 -- May paid 05-09, 4 days late: April and May are two new consecutive late periods.
 SELECT pg_temp.rent(:cf, '2026-05-01', '2026-05-09');
 SELECT results_eq(format('SELECT * FROM leasemgr.credit_warning_periods(%s, leasemgr.business_date())', :tf),
   $$VALUES ('2026-04-01'::date, 5, '2026-05-01'::date, 4)$$, 'two new consecutive late periods make the rule hold again');
+SELECT pg_temp.offer(:p, 'TH-F-4', :tf) AS f4 \gset
+SELECT th.refuses(format('SELECT leasemgr.contract_transition(%s, ''submit'')', :f4), 'LM019',
+  'contract TH-F-4 cannot be submitted: tenant "Tenant 8107" is under a credit warning',
+  'Payment-date drift was 5 days in billing period 2026-04 and 4 days in 2026-05: more than 2.5 days late in two consecutive periods.',
+  format('A member of leasemgr_admin who has reviewed the tenant clears the warning with SELECT leasemgr.clear_credit_warning(%s, ''reason''); the contract can then be submitted.', :tf),
+  'two new late periods block again, before the daily job has recorded them');
 SELECT is((SELECT credit_warning FROM leasemgr.tenant_health WHERE tenant_id = :tf), 'pending', 'the view shows the warning pending');
 SELECT is(leasemgr.refresh_credit_warnings(), 1, 'the refresh raises the new warning');
 SELECT results_eq(format($$SELECT first_period, first_drift_days, second_period, second_drift_days, cleared_at IS NULL
@@ -309,6 +331,9 @@ SELECT results_eq(format($$SELECT first_period, first_drift_days, second_period,
   $$VALUES ('2026-02-01'::date, 4, '2026-03-01'::date, 3, false), ('2026-04-01', 5, '2026-05-01', 4, true)$$,
   'F has the cleared warning and a new open one for April and May');
 SELECT id AS wf2 FROM leasemgr.tenant_credit_warning WHERE tenant_id = :tf AND cleared_at IS NULL \gset
+SELECT results_eq(format($$SELECT code, detail FROM th.error_of('SELECT leasemgr.contract_transition(%s, ''submit'')')$$, :f4),
+  format($$VALUES ('LM019', 'Credit warning %s was raised for payment-date drift of 5 days in billing period 2026-04 and 4 days in 2026-05: more than 2.5 days late in two consecutive periods.')$$, :wf2),
+  'once recorded, the refusal names the warning');
 
 -- ---- clearing a warning not recorded yet ------------------------------------------------------------
 -- G: May 6, June 5 and July 4 days late. Two pairs qualify; the later one (June, July) is taken.
@@ -331,6 +356,8 @@ SELECT results_eq(format($$SELECT tenant_id, first_period, first_drift_days, sec
   format($$VALUES (%s::bigint, '2026-06-01'::date, 5, '2026-07-01'::date, 4, leasemgr.business_date(), %L, 'reviewed with finance')$$,
          :tg, session_user),
   'clearing a warning the job has not recorded yet records it and clears it');
+SELECT is(leasemgr.contract_transition(pg_temp.offer(:p, 'TH-G-2', :tg), 'submit'), 'pending_approval',
+  '... so the hint of the refusal works: the tenant submits again');
 
 -- ---- a warning changes only by being cleared once -------------------------------------------------
 SELECT throws_ok(format($$UPDATE leasemgr.tenant_credit_warning SET first_period = '2026-01-01' WHERE id = %s$$, :wf), 'LM010',
