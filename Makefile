@@ -23,6 +23,7 @@ OBJS = \
 	src/anomaly.o \
 	src/audit.o \
 	src/security.o \
+	src/credit_warning.o \
 	src/core/lm_identity.o \
 	src/core/lm_contract_states.o \
 	src/core/lm_calendar.o \
@@ -43,7 +44,7 @@ DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasem
 # install script.
 UPGRADE_FROM      = 0.1.0
 UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql sql/66_payments.sql sql/75_billing_reports.sql \
-                    sql/80_meters.sql sql/84_anomalies.sql
+                    sql/80_meters.sql sql/84_anomalies.sql sql/86_tenant_health.sql
 UPGRADE_SCRIPT    = leasemgr--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built       += $(UPGRADE_SCRIPT)
 

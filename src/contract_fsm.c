@@ -398,6 +398,13 @@ apply_transition(Check *k, LmContractEvent ev)
 						 errmsg("contract %s cannot be submitted without a charge", code_of(k)),
 						 errdetail("Nothing would ever be billed: leasemgr.charge has no row for this contract."),
 						 errhint("Add the rent and fees with INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) while the contract is a draft.")));
+			{
+				/* A tenant under a credit warning takes no new contract (LM019). */
+				const char *code = code_of(k);
+
+				lm_spi_connect(&k->spi);
+				lm_check_tenant_credit(k->rel, lm_row_datum(&k->new, att[C_TENANT_ID]), code);
+			}
 			lm_edit(&k->edits, att[C_SUBMITTED_BY], CStringGetTextDatum(actor), false);
 			lm_edit(&k->edits, att[C_SUBMITTED_AT], now, false);
 			lm_edit(&k->edits, att[C_APPROVED_BY], (Datum) 0, true);

@@ -38,7 +38,7 @@
 #define ERRCODE_LM_INVALID_CHARGE			MAKE_SQLSTATE('L','M','0','1','5')
 #define ERRCODE_LM_INVALID_READING			MAKE_SQLSTATE('L','M','0','1','6')
 #define ERRCODE_LM_INVALID_METER			MAKE_SQLSTATE('L','M','0','1','7')
-#define ERRCODE_LM_INVALID_ALLOCATION_RULE	MAKE_SQLSTATE('L','M','0','1','8')
+#define ERRCODE_LM_CREDIT_WARNING			MAKE_SQLSTATE('L','M','0','1','9')
 
 #define LM_SCHEMA "leasemgr"
 
@@ -215,6 +215,12 @@ extern int	lm_num_cmp(struct NumericData *a, struct NumericData *b);
 extern struct NumericData *lm_money_round(struct NumericData *num, struct NumericData *den);
 /* 5,529.68: thousands separated, two decimals, for explanations. */
 extern char *lm_money_text(struct NumericData *amount);
+
+/*
+ * credit_warning.c: LM019 when the tenant of a contract being submitted is under a credit
+ * warning (an open one, or the drift rule holding today). Runs inside SPI.
+ */
+extern void lm_check_tenant_credit(Relation contract_rel, Datum tenant_id, const char *contract_code);
 
 /* bill.c: true while leasemgr.bill_run writes bills with their totals. */
 extern bool lm_bill_run_writing;
