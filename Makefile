@@ -21,6 +21,7 @@ OBJS = \
 	src/straight_line.o \
 	src/meter.o \
 	src/anomaly.o \
+	src/reading_check.o \
 	src/audit.o \
 	src/security.o \
 	src/credit_warning.o \

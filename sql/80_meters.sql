@@ -336,36 +336,8 @@ COMMENT ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.me
   'Internal: raises the error that a reading breaking a meter rule gets (unknown meter LM009, other park LM007, unknown register, not installed, removed, in the future, recorded_by or recorded_at given by someone other than the table owner LM016).';
 
 CREATE FUNCTION leasemgr.meter_reading_check() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, leasemgr, pg_temp
-AS $fn$
-DECLARE
-  v_reading leasemgr.meter_reading;
-  v_meter leasemgr.meter;
-  -- The owner (a restore, a migration) brings readings with their original stamps.
-  v_owner boolean := pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
-                                              WHERE c.oid OPERATOR(pg_catalog.=) 'leasemgr.meter_reading'::pg_catalog.regclass), 'MEMBER');
-  v_actor text := leasemgr.current_actor();
-BEGIN
-  -- One join over the statement's rows: an IoT COPY of a million readings pays it once.
-  SELECT r.* INTO v_reading
-    FROM new_readings r LEFT JOIN leasemgr.meter m ON m.id OPERATOR(pg_catalog.=) r.meter_id
-   WHERE m.id IS NULL
-      OR m.park_id OPERATOR(pg_catalog.<>) r.park_id
-      OR NOT (r.register OPERATOR(pg_catalog.=) ANY (m.registers))
-      OR r.read_at OPERATOR(pg_catalog.<) m.installed_at
-      OR r.read_at OPERATOR(pg_catalog.>) m.removed_at
-      OR r.read_at OPERATOR(pg_catalog.>) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '5 minutes')
-      OR (NOT v_owner AND (r.recorded_at OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()
-                           OR r.recorded_by OPERATOR(pg_catalog.<>) v_actor))
-   LIMIT 1;
-  IF FOUND THEN
-    SELECT * INTO v_meter FROM leasemgr.meter m WHERE m.id OPERATOR(pg_catalog.=) v_reading.meter_id;
-    PERFORM leasemgr.reading_refusal(v_reading, v_meter);
-  END IF;
-  RETURN NULL;
-END
-$fn$;
+  AS 'MODULE_PATHNAME', 'meter_reading_check'
+  LANGUAGE C;
 COMMENT ON FUNCTION leasemgr.meter_reading_check() IS
   'Statement trigger on meter_reading inserts (and COPY): checks every new reading against its meter in one join over the transition table, not row by row; the first bad reading fails the statement (SQLSTATE LM016, LM009, LM007).';
 CREATE TRIGGER meter_reading_check AFTER INSERT ON leasemgr.meter_reading

@@ -2,7 +2,7 @@
 -- SQLSTATE and words, and nothing written), idempotent retries, the bulk path checked once
 -- per statement, voiding, and the monthly partitions.
 BEGIN;
-SELECT plan(48);
+SELECT plan(51);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 
 SELECT th.park('MR') AS park \gset
@@ -154,6 +154,26 @@ SELECT throws_ok(format($$INSERT INTO leasemgr.meter_reading (park_id, meter_id,
                             FROM generate_series(1, 3) g, generate_series(1, 2)$$, :park, :m1b),
   '23505', NULL, 'a batch with the same reading twice is refused whole: nothing is counted twice');
 SELECT is((SELECT count(*) FROM leasemgr.meter_reading WHERE meter_id = :m1b), 501::bigint, 'the refused batches wrote nothing');
+
+-- An operator's import cannot say who recorded it or when: the lag is measured from the stamps.
+CREATE ROLE mr_gateway IN ROLE leasemgr_operator;
+SELECT leasemgr.grant_park('mr_gateway', :park);
+SET LOCAL leasemgr.actor = 'gateway-7';
+SET LOCAL ROLE mr_gateway;
+SELECT th.refuses(format($$INSERT INTO leasemgr.meter_reading (park_id, meter_id, read_at, value, source, recorded_at)
+                           VALUES (%s, %s, '2026-04-20 00:00+08', 1, 'iot', '2026-04-20 00:01+08')$$, :park, :m1b),
+  'LM016', 'a reading of meter E-0301b cannot say it was recorded by gateway-7 at 2026-04-20 00:01:00+08',
+  format('recorded_by and recorded_at are who sent the reading and when it reached the database: gateway-7, %s.', statement_timestamp()),
+  'Leave recorded_by and recorded_at out: they are filled in. The reading lag is measured from them.',
+  'an import by an operator cannot backdate recorded_at');
+SELECT lives_ok(format($$INSERT INTO leasemgr.meter_reading (park_id, meter_id, read_at, value, source)
+                         VALUES (%s, %s, '2026-04-20 00:00+08', 400, 'iot')$$, :park, :m1b),
+  'the same reading without stamps goes in');
+RESET ROLE;
+SET LOCAL leasemgr.actor = '';
+SELECT is((SELECT recorded_by FROM leasemgr.meter_reading WHERE meter_id = :m1b AND value = 400), 'gateway-7',
+          '... stamped with who sent it');
+DELETE FROM before_refusals; INSERT INTO before_refusals SELECT count(*) FROM leasemgr.meter_reading;
 
 -- ---- voiding -------------------------------------------------------------------------------------
 SELECT th.refuses(format($$DELETE FROM leasemgr.meter_reading WHERE id = %s$$, :r1),
