@@ -8,7 +8,9 @@
 --   load:   COPY of the file into leasemgr.meter_reading (monthly partitions made ahead, their
 --           unique index, the once-per-statement check of the meters, RLS, the defaults)
 --           against COPY into bench.reading_plain (LIKE leasemgr.meter_reading INCLUDING
---           DEFAULTS: the same columns and defaults, no partitions, no index, no trigger).
+--           DEFAULTS: the same columns and defaults, no partitions, no index, no trigger);
+--           and, for scale, into bench.reading_idx: the same with the one unique index that
+--           any table enforcing "one value per meter, register and moment" needs (plain_idx).
 --   detect: leasemgr.detect_anomalies over the whole time range, against the plain aggregate
 --           of the same rows that anyone would start from: consumption per meter and day,
 --           SELECT meter_id, date_trunc('day', read_at), max(value) - min(value) ... GROUP BY 1, 2.
@@ -31,6 +33,8 @@ SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS bench CASCADE;
 CREATE SCHEMA bench;
 CREATE TABLE bench.reading_plain (LIKE leasemgr.meter_reading INCLUDING DEFAULTS);
+CREATE TABLE bench.reading_idx (LIKE leasemgr.meter_reading INCLUDING DEFAULTS);
+CREATE UNIQUE INDEX ON bench.reading_idx (meter_id, read_at, register);
 CREATE TABLE bench.result (round int, way text, target text, ms numeric, note text);
 
 INSERT INTO leasemgr.region (code, name) VALUES ('BENCH', 'Bench') ON CONFLICT DO NOTHING;
@@ -52,12 +56,14 @@ COPY (
    ORDER BY s, m.id
 ) TO :'file';
 
-CREATE FUNCTION bench.load(plain boolean, file text) RETURNS numeric LANGUAGE plpgsql AS $$
+CREATE FUNCTION bench.load(target text, file text) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
   t0 timestamptz := clock_timestamp();
 BEGIN
-  IF plain THEN
+  IF target = 'plain' THEN
     EXECUTE format('COPY bench.reading_plain (park_id, meter_id, register, read_at, value, source) FROM %L', file);
+  ELSIF target = 'plain_idx' THEN
+    EXECUTE format('COPY bench.reading_idx (park_id, meter_id, register, read_at, value, source) FROM %L', file);
   ELSE
     EXECUTE format('COPY leasemgr.meter_reading (park_id, meter_id, register, read_at, value, source) FROM %L', file);
   END IF;
@@ -68,7 +74,7 @@ $$;
 CREATE FUNCTION bench.clear() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   SET LOCAL session_replication_role = replica;    -- readings are never deleted, except here
-  TRUNCATE leasemgr.meter_reading, bench.reading_plain;
+  TRUNCATE leasemgr.meter_reading, bench.reading_plain, bench.reading_idx;
   DELETE FROM leasemgr.work_order;
   DELETE FROM leasemgr.anomaly;
 END
@@ -82,9 +88,11 @@ DECLARE
 BEGIN
   PERFORM bench.clear();
   CHECKPOINT;
-  INSERT INTO bench.result VALUES (r, 'load', 'plain', bench.load(true, file));
+  INSERT INTO bench.result VALUES (r, 'load', 'plain', bench.load('plain', file));
   CHECKPOINT;
-  INSERT INTO bench.result VALUES (r, 'load', 'leasemgr', bench.load(false, file));
+  INSERT INTO bench.result VALUES (r, 'load', 'plain_idx', bench.load('plain_idx', file));
+  CHECKPOINT;
+  INSERT INTO bench.result VALUES (r, 'load', 'leasemgr', bench.load('leasemgr', file));
   ANALYZE leasemgr.meter_reading;
 
   t0 := clock_timestamp();
@@ -106,8 +114,10 @@ SELECT count(bench.round(r, :park, :'file', :days)) FROM generate_series(1, :rou
 SELECT count(*) AS readings FROM leasemgr.meter_reading;
 \echo per round (ms):
 SELECT way, round, round(max(ms) FILTER (WHERE target = 'plain')) AS plain_ms,
+       round(max(ms) FILTER (WHERE target = 'plain_idx')) AS plain_idx_ms,
        round(max(ms) FILTER (WHERE target = 'leasemgr')) AS leasemgr_ms,
        round(max(ms) FILTER (WHERE target = 'leasemgr') / max(ms) FILTER (WHERE target = 'plain'), 2) AS ratio,
+       round(max(ms) FILTER (WHERE target = 'leasemgr') / max(ms) FILTER (WHERE target = 'plain_idx'), 2) AS ratio_idx,
        max(note) FILTER (WHERE target = 'leasemgr') AS found
   FROM bench.result GROUP BY way, round ORDER BY way DESC, round;
 SELECT pg_catalog.pg_size_pretty(pg_catalog.sum(pg_catalog.pg_total_relation_size(relid))) AS leasemgr_size
