@@ -403,6 +403,10 @@ BEGIN
       DETAIL = 'Both months are needed, in order, at most 10 years apart.',
       HINT = 'Pass the first and the last month, e.g. (''2027-01-01'', ''2027-12-01'').';
   END IF;
+  -- One creator at a time: a second caller (two readings of a new month at once) waits here,
+  -- then finds the partitions the first made. The lock also keeps rows from arriving in the
+  -- default partition while its rows of a month move out.
+  LOCK TABLE leasemgr.meter_reading_default IN SHARE ROW EXCLUSIVE MODE;
   v_month := pg_catalog.date_trunc('month', from_month)::date;
   WHILE v_month OPERATOR(pg_catalog.<=) to_month LOOP
     v_name := 'meter_reading_y' || pg_catalog.to_char(v_month, 'YYYY"m"MM');
@@ -410,9 +414,7 @@ BEGIN
       -- UTC months: the bounds do not depend on anybody's time zone setting.
       v_lo := (v_month::timestamp) AT TIME ZONE 'UTC';
       v_hi := ((v_month OPERATOR(pg_catalog.+) interval '1 month')::timestamp) AT TIME ZONE 'UTC';
-      -- Rows of that month already in the default partition move in with it; the lock keeps
-      -- new ones from arriving meanwhile.
-      LOCK TABLE leasemgr.meter_reading_default IN SHARE ROW EXCLUSIVE MODE;
+      -- Rows of that month already in the default partition move in with it.
       IF pg_catalog.to_regclass('pg_temp.lm_moving_readings') IS NULL THEN
         CREATE TEMPORARY TABLE lm_moving_readings (LIKE leasemgr.meter_reading) ON COMMIT DROP;
       END IF;
