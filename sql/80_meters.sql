@@ -67,7 +67,7 @@ CREATE TABLE leasemgr.meter_reading (
   meter_id     bigint NOT NULL,
   register     text NOT NULL DEFAULT 'total',
   read_at      timestamptz NOT NULL CHECK (pg_catalog.isfinite(read_at)),
-  value        numeric(15,3) NOT NULL CHECK (value >= 0),
+  value        numeric(15,3) NOT NULL CHECK (value >= 0 AND value <> 'NaN'),
   source       text NOT NULL CHECK (source IN ('iot', 'photo', 'manual', 'estimated')),
   photo_sha256 text CHECK (photo_sha256 ~ '^[0-9a-f]{64}$'),
   recorded_by  text NOT NULL DEFAULT leasemgr.current_actor(),
@@ -299,6 +299,13 @@ BEGIN
       DETAIL = pg_catalog.format('Its registers are: %s.', pg_catalog.array_to_string(m.registers, ', ')),
       HINT = 'Pass one of the meter''s registers (default total).';
   END IF;
+  IF r.value OPERATOR(pg_catalog.>=) (10::numeric OPERATOR(pg_catalog.^) m.digits) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM016',
+      MESSAGE = pg_catalog.format('meter %s cannot show %s', m.code, r.value),
+      DETAIL = pg_catalog.format('Its register has %s digits before the decimal point: it shows less than %s.', m.digits,
+                                 (10::numeric OPERATOR(pg_catalog.^) m.digits)::bigint),
+      HINT = 'Check the reading (a digit too many?) and the meter''s digits.';
+  END IF;
   IF r.read_at OPERATOR(pg_catalog.<) m.installed_at THEN
     RAISE EXCEPTION USING ERRCODE = 'LM016',
       MESSAGE = pg_catalog.format('meter %s was not installed yet at %s', m.code, r.read_at),
@@ -403,10 +410,11 @@ BEGIN
       DETAIL = 'Both months are needed, in order, at most 10 years apart.',
       HINT = 'Pass the first and the last month, e.g. (''2027-01-01'', ''2027-12-01'').';
   END IF;
-  -- One creator at a time: a second caller (two readings of a new month at once) waits here,
-  -- then finds the partitions the first made. The lock also keeps rows from arriving in the
-  -- default partition while its rows of a month move out.
-  LOCK TABLE leasemgr.meter_reading_default IN SHARE ROW EXCLUSIVE MODE;
+  -- One creator at a time (the parent's lock conflicts with itself), parent before default,
+  -- the order every writer takes them in. The default partition's lock keeps rows from
+  -- arriving in it while its rows of a month move out.
+  LOCK TABLE leasemgr.meter_reading IN SHARE UPDATE EXCLUSIVE MODE;
+  LOCK TABLE leasemgr.meter_reading_default IN EXCLUSIVE MODE;
   v_month := pg_catalog.date_trunc('month', from_month)::date;
   WHILE v_month OPERATOR(pg_catalog.<=) to_month LOOP
     v_name := 'meter_reading_y' || pg_catalog.to_char(v_month, 'YYYY"m"MM');
@@ -414,27 +422,26 @@ BEGIN
       -- UTC months: the bounds do not depend on anybody's time zone setting.
       v_lo := (v_month::timestamp) AT TIME ZONE 'UTC';
       v_hi := ((v_month OPERATOR(pg_catalog.+) interval '1 month')::timestamp) AT TIME ZONE 'UTC';
-      -- Rows of that month already in the default partition move in with it.
-      IF pg_catalog.to_regclass('pg_temp.lm_moving_readings') IS NULL THEN
-        CREATE TEMPORARY TABLE lm_moving_readings (LIKE leasemgr.meter_reading) ON COMMIT DROP;
-      END IF;
+      -- The month is built as a table of its own in leasemgr (nothing of the caller's is
+      -- touched: this function runs as the owner), filled with its rows from the default
+      -- partition, indexed, then attached.
+      EXECUTE pg_catalog.format('CREATE TABLE leasemgr.%I (LIKE leasemgr.meter_reading INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                                v_name);
       PERFORM pg_catalog.set_config('leasemgr_internal.moving_readings', 'on', true);
-      WITH moved AS (DELETE FROM leasemgr.meter_reading_default d
-                      WHERE d.read_at OPERATOR(pg_catalog.>=) v_lo AND d.read_at OPERATOR(pg_catalog.<) v_hi
-                      RETURNING d.*)
-      INSERT INTO lm_moving_readings SELECT * FROM moved;
+      EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM leasemgr.meter_reading_default d '
+                                'WHERE d.read_at OPERATOR(pg_catalog.>=) $1 AND d.read_at OPERATOR(pg_catalog.<) $2 '
+                                'RETURNING d.*) INSERT INTO leasemgr.%I SELECT * FROM moved', v_name)
+        USING v_lo, v_hi;
       PERFORM pg_catalog.set_config('leasemgr_internal.moving_readings', 'off', true);
-      EXECUTE pg_catalog.format('CREATE TABLE leasemgr.%I PARTITION OF leasemgr.meter_reading FOR VALUES FROM (%L) TO (%L)',
+      EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON leasemgr.%I (meter_id, read_at, register)',
+                                v_name || '_key', v_name);
+      EXECUTE pg_catalog.format('ALTER TABLE leasemgr.meter_reading ATTACH PARTITION leasemgr.%I FOR VALUES FROM (%L) TO (%L)',
                                 v_name, v_lo, v_hi);
       EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', v_name);
       EXECUTE pg_catalog.format('COMMENT ON TABLE leasemgr.%I IS %L', v_name,
                                 pg_catalog.format('Meter readings read in %s (UTC).', pg_catalog.to_char(v_month, 'YYYY-MM')));
-      EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON leasemgr.%I (meter_id, read_at, register)',
-                                v_name || '_key', v_name);
       EXECUTE pg_catalog.format('COMMENT ON INDEX leasemgr.%I IS %L', v_name || '_key',
                                 'A meter register shows one value at a moment: (meter_id, register, read_at) once.');
-      INSERT INTO leasemgr.meter_reading SELECT * FROM lm_moving_readings;
-      TRUNCATE lm_moving_readings;
       v_created := v_created OPERATOR(pg_catalog.+) 1;
     END IF;
     v_month := (v_month OPERATOR(pg_catalog.+) interval '1 month')::date;
@@ -443,7 +450,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.meter_reading_partitions(date, date) IS
-  'Creates the monthly partitions of meter_reading (UTC months) from from_month to to_month that do not exist yet, moving rows of those months out of the default partition. Returns how many it created. Safe to run any time (record_reading creates its own month when needed; schedule it ahead of IoT imports).';
+  'Creates the monthly partitions of meter_reading (UTC months) from from_month to to_month that do not exist yet, moving rows of those months out of the default partition. Returns how many it created. For admins and scheduled jobs: run it ahead of the months to come (readings of a month without a partition wait in the default partition, which this moves). Takes a brief exclusive lock on the default partition.';
 
 -- ---- Recording a reading -------------------------------------------------------------------
 
@@ -507,12 +514,6 @@ BEGIN
   v_reading.register := record_reading.register;
   v_reading.read_at := record_reading.read_at;
   PERFORM leasemgr.reading_refusal(v_reading, v_meter);
-
-  IF pg_catalog.to_regclass(pg_catalog.concat('leasemgr.meter_reading_y',
-       pg_catalog.to_char(record_reading.read_at AT TIME ZONE 'UTC', 'YYYY"m"MM'))) IS NULL THEN
-    PERFORM leasemgr.meter_reading_partitions((record_reading.read_at AT TIME ZONE 'UTC')::date,
-                                              (record_reading.read_at AT TIME ZONE 'UTC')::date);
-  END IF;
 
   -- The same reading twice (a gateway retrying) records nothing the second time.
   INSERT INTO leasemgr.meter_reading AS r (park_id, meter_id, register, read_at, value, source, photo_sha256, device)
@@ -587,7 +588,9 @@ REVOKE ALL ON leasemgr.meter, leasemgr.meter_reading, leasemgr.meter_reading_def
   leasemgr.work_order FROM PUBLIC;
 GRANT SELECT ON leasemgr.meter, leasemgr.meter_reading, leasemgr.metering_policy, leasemgr.work_order TO leasemgr_reader;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.meter TO leasemgr_operator;
-GRANT INSERT, UPDATE (voided_at, void_reason) ON leasemgr.meter_reading TO leasemgr_operator;
+-- Operators write the reading, never its id, stamps or void (those are filled in or voided later).
+GRANT INSERT (park_id, meter_id, register, read_at, value, source, photo_sha256, device),
+  UPDATE (voided_at, void_reason) ON leasemgr.meter_reading TO leasemgr_operator;
 GRANT INSERT, UPDATE ON leasemgr.work_order TO leasemgr_operator, leasemgr_finance;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.metering_policy TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.meter_reading_id_seq TO leasemgr_operator;
@@ -596,8 +599,8 @@ REVOKE ALL ON FUNCTION leasemgr.meter_before_write(), leasemgr.reading_refusal(l
   leasemgr.meter_reading_partitions(date, date),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text),
   leasemgr.metering_policy_of(bigint), leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.meter_reading_partitions(date, date) TO leasemgr_admin;
 GRANT EXECUTE ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean),
-  leasemgr.meter_reading_partitions(date, date),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text) TO leasemgr_operator;
 GRANT EXECUTE ON FUNCTION leasemgr.metering_policy_of(bigint),
   leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) TO leasemgr_reader;

@@ -25,7 +25,7 @@ CREATE TABLE leasemgr.anomaly (
 CREATE INDEX anomaly_park_state_idx ON leasemgr.anomaly (park_id, state);
 CREATE INDEX anomaly_meter_during_idx ON leasemgr.anomaly USING gist (meter_id, during);
 COMMENT ON TABLE leasemgr.anomaly IS
-  'A suspicious stretch of a meter register''s readings (异常): a spike, a negative step, a stuck meter, a gap, late readings or a day beyond the meter''s physical bound. Found by leasemgr.detect_anomalies (once: detecting again finds the same row), decided by engineering with leasemgr.decide_anomaly. An open or confirmed spike, negative or bounds anomaly holds the metered bill lines of the days it touches.';
+  'A suspicious stretch of a meter register''s readings (异常): a spike, a negative step, a stuck meter, a gap, late readings or a day beyond the meter''s physical bound. Found by leasemgr.detect_anomalies (once: detecting again finds the same row), decided by engineering with leasemgr.decide_anomaly, once. An open spike, negative or bounds anomaly holds the metered bill lines of the days it touches; confirming one says the readings are wrong, to be voided or corrected.';
 COMMENT ON CONSTRAINT anomaly_once ON leasemgr.anomaly IS 'One anomaly per meter register, kind and time range: detection is idempotent.';
 COMMENT ON COLUMN leasemgr.anomaly.id IS 'Anomaly identifier.';
 COMMENT ON COLUMN leasemgr.anomaly.park_id IS 'The park of the meter.';
@@ -90,6 +90,49 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.decide_anomaly(bigint, text, text) IS
   'Engineering''s decision on an open anomaly: confirmed (the meter or its readings are wrong: void or correct them) or dismissed (the consumption is real: the held metered lines are billed with the real figure by the next bill run). Closes its work order. A decision is made once (LM011).';
 
+CREATE FUNCTION leasemgr.anomaly_before_write() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = 'anomalies are never deleted',
+      DETAIL = pg_catalog.format('Anomaly %s (%s of meter %s).', OLD.id, OLD.kind, OLD.meter_id),
+      HINT = 'Decide it with leasemgr.decide_anomaly: dismissed when the consumption is real.';
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    -- found, not decided: a decision is made by a person, afterwards
+    IF NEW.state OPERATOR(pg_catalog.<>) 'open' OR NEW.decided_at IS NOT NULL OR NEW.decided_by IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM010',
+        MESSAGE = 'an anomaly is recorded open',
+        DETAIL = pg_catalog.format('This one says %s, decided by %s.', NEW.state, COALESCE(NEW.decided_by, '(nobody)')),
+        HINT = 'Record it open, then decide it with leasemgr.decide_anomaly.';
+    END IF;
+    NEW.detected_at := pg_catalog.now();
+    RETURN NEW;
+  END IF;
+  IF OLD.state OPERATOR(pg_catalog.<>) 'open' OR NEW.state OPERATOR(pg_catalog.=) 'open'
+     OR (NEW.id, NEW.park_id, NEW.meter_id, NEW.register, NEW.kind, NEW.during, NEW.observed, NEW.baseline, NEW.ratio,
+         NEW.detected_at)
+        IS DISTINCT FROM (OLD.id, OLD.park_id, OLD.meter_id, OLD.register, OLD.kind, OLD.during, OLD.observed,
+                          OLD.baseline, OLD.ratio, OLD.detected_at) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = pg_catalog.format('anomaly %s can only be decided, once', OLD.id),
+      DETAIL = pg_catalog.format('It is %s%s.', OLD.state,
+                                 COALESCE(' (decided by ' OPERATOR(pg_catalog.||) OLD.decided_by OPERATOR(pg_catalog.||) ')', '')),
+      HINT = 'Use leasemgr.decide_anomaly(anomaly_id, ''confirmed'' or ''dismissed'', note) on an open anomaly; what was found stays as found.';
+  END IF;
+  -- who and when: the person acting, now
+  NEW.decided_by := leasemgr.current_actor();
+  NEW.decided_at := pg_catalog.now();
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.anomaly_before_write() IS
+  'Trigger: an anomaly is recorded open (stamped now), decided once (open to confirmed or dismissed, stamped with the person acting and the time, what was found unchanged) and never deleted (SQLSTATE LM010).';
+CREATE TRIGGER anomaly_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.anomaly
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.anomaly_before_write();
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.anomaly
   FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
 CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.anomaly
@@ -103,7 +146,7 @@ COMMENT ON POLICY park_scope ON leasemgr.anomaly IS
 REVOKE ALL ON leasemgr.anomaly FROM PUBLIC;
 GRANT SELECT ON leasemgr.anomaly TO leasemgr_reader;
 GRANT INSERT, UPDATE (state, decided_at, decided_by, note) ON leasemgr.anomaly TO leasemgr_operator;
-REVOKE ALL ON FUNCTION leasemgr.detect_anomalies(bigint, timestamptz, timestamptz),
+REVOKE ALL ON FUNCTION leasemgr.anomaly_before_write(), leasemgr.detect_anomalies(bigint, timestamptz, timestamptz),
   leasemgr.decide_anomaly(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.detect_anomalies(bigint, timestamptz, timestamptz),
   leasemgr.decide_anomaly(bigint, text, text) TO leasemgr_operator;

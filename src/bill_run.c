@@ -136,6 +136,7 @@ raise_reading_work_orders(LmContractTerms *c, const LmLine *line)
 	ArrayType  *meters;
 	int			i;
 	Datum	   *ids = palloc(sizeof(Datum) * line->nmissing);
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (plan == NULL)
 	{
@@ -163,6 +164,7 @@ raise_reading_work_orders(LmContractTerms *c, const LmLine *line)
 	args[4] = PointerGetDatum(meters);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "work order insert failed");
+	MemoryContextSwitchTo(cxt);		/* SPI returns in its procedure context */
 }
 
 /* A line of the contract being billed: into the batch (batch memory). */

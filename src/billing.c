@@ -587,7 +587,9 @@ metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *lin
 	appendStringInfo(&ex, "%s %s..%s: ", ch->meter_kind, lm_date_text(seg->start), lm_date_text(seg->end));
 	if (u.nmeters == 0)
 	{
-		appendStringInfo(&ex, "no %s meter on the contract's units; billed once one is installed and read",
+		/* nothing measured the days: 0.00, said so, and the later months go on */
+		line->amount = lm_num(0);
+		appendStringInfo(&ex, "no %s meter on the contract's units in these days: nothing measured = 0.00",
 						 ch->meter_kind);
 		line->explain = ex.data;
 		return;

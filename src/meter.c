@@ -270,15 +270,24 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 				hi_k;
 
 	appendStringInfo(ex, "%s%s%s", m->code, strcmp(reg, "total") == 0 ? "" : " ", strcmp(reg, "total") == 0 ? "" : reg);
+	/*
+	 * The query returns the last reading at or before from when there is one, so a first
+	 * reading after from is the meter's first reading: its series starts there (an install
+	 * reading taken a little after installed_at), and nothing was measured before it.
+	 */
+	if (n > 0 && r[0].t > from)
+		from_first = true;
 	if (n == 0 || (from_first && r[0].t >= to))
 	{
 		appendStringInfo(ex, ": no reading from %s to %s yet", moment_text(from), moment_text(to));
 		return false;
 	}
-	if (!from_first && r[0].t > from)
+	if (to_last && r[n - 1].t <= r[0].t)
 	{
-		appendStringInfo(ex, ": no reading at or before %s", moment_text(from));
-		return false;
+		/* removed, its final reading at or before the days began: it measured nothing in them */
+		appendStringInfo(ex, " removed, final reading %s before the days: 0.000", moment_text(r[n - 1].t));
+		*qty = 0;
+		return true;
 	}
 	if (!to_last && r[n - 1].t < to)
 	{

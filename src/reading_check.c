@@ -20,6 +20,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -41,14 +42,15 @@ typedef struct MeterRules
 	int			nregs;
 	char	  **regs;
 	int		   *reglens;
+	Datum		range;			/* numeric 10^digits: the register shows less */
 } MeterRules;
 
 enum
 {
-	A_PARK, A_METER, A_REGISTER, A_READ_AT, A_RECORDED_BY, A_RECORDED_AT, A__COUNT
+	A_PARK, A_METER, A_REGISTER, A_READ_AT, A_RECORDED_BY, A_RECORDED_AT, A_VALUE, A__COUNT
 };
 static const char *const colnames[A__COUNT] = {
-	"park_id", "meter_id", "register", "read_at", "recorded_by", "recorded_at"
+	"park_id", "meter_id", "register", "read_at", "recorded_by", "recorded_at", "value"
 };
 
 static void
@@ -66,7 +68,8 @@ load_meter(MeterRules *m, MemoryContext cxt)
 	{
 		Oid			argtypes[1] = {INT8OID};
 
-		plan = lm_keep_plan("SELECT m.park_id, m.installed_at, m.removed_at, m.registers FROM leasemgr.meter m "
+		plan = lm_keep_plan("SELECT m.park_id, m.installed_at, m.removed_at, m.registers, "
+							"10::pg_catalog.numeric OPERATOR(pg_catalog.^) m.digits FROM leasemgr.meter m "
 							"WHERE m.id OPERATOR(pg_catalog.=) $1", 1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
@@ -83,6 +86,7 @@ load_meter(MeterRules *m, MemoryContext cxt)
 		m->removed_set = !isnull;
 		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 4, &isnull)), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, NULL, &m->nregs);
+		m->range = datumCopy(SPI_getbinval(t, d, 5, &isnull), false, -1);
 		m->regs = palloc(sizeof(char *) * m->nregs);
 		m->reglens = palloc(sizeof(int) * m->nregs);
 		for (i = 0; i < m->nregs; i++)
@@ -184,6 +188,8 @@ meter_reading_check(PG_FUNCTION_ARGS)
 		read_at = DatumGetTimestampTz(v[att[A_READ_AT] - 1]);
 		ok = m->visible && DatumGetInt64(v[att[A_PARK] - 1]) == m->park_id &&
 			read_at >= m->installed && (!m->removed_set || read_at <= m->removed) && read_at <= latest;
+		if (ok)
+			ok = DatumGetBool(DirectFunctionCall2(numeric_lt, v[att[A_VALUE] - 1], m->range));
 		if (ok)
 		{
 			Datum		reg = v[att[A_REGISTER] - 1];

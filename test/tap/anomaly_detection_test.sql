@@ -1,7 +1,7 @@
 -- Anomaly detection: each kind on a drawn series whose answer is worked out by hand, the
 -- park's thresholds, idempotent detection, work orders, and engineering's decision.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -34,7 +34,7 @@ SELECT leasemgr.meter_reading_partitions('2024-01-01', '2024-03-01');
 -- Baseline on 02-05: the median of the 28 days before = 10.000; 31 > 3 x 10 is a spike (ratio 3.10);
 -- 30 is not (strictly above). Day 38 is 10 again.
 SELECT pg_temp.meter(:park, 'SPIKE', :leased, array_fill(10::numeric, ARRAY[35]) || ARRAY[31, 30, 10]::numeric[]) AS spike \gset
--- Negative: 100.000 on day 1, then the register goes back 5.000 (of a 1,000,000 range: no rollover).
+-- Negative: 10.000 a day from 1,000.000, then on 02-04 the register goes back 5.000 (of a 1,000,000 range: no rollover).
 SELECT pg_temp.meter(:park, 'NEG', NULL, array_fill(10::numeric, ARRAY[34]) || ARRAY[-5, 10, 10, 10]::numeric[]) AS neg \gset
 -- Stuck: the leased unit's second meter reads the same value from 02-01 for 7 days.
 SELECT pg_temp.meter(:park, 'STUCK', :leased, array_fill(10::numeric, ARRAY[31]) || array_fill(0::numeric, ARRAY[7])) AS stuck \gset
@@ -124,6 +124,15 @@ SELECT th.refuses(format($$SELECT leasemgr.decide_anomaly(%s, 'ignore')$$, :spik
   'LM011', '"ignore" is not a decision on an anomaly',
   'An anomaly is confirmed (the readings or the meter are wrong) or dismissed (the consumption is real).',
   'Pass ''confirmed'' or ''dismissed''.', 'confirmed or dismissed, nothing else');
+SELECT th.refuses(format($$UPDATE leasemgr.anomaly SET state = 'open' WHERE id = %s$$, :spike_anomaly),
+  'LM010', format('anomaly %s can only be decided, once', :spike_anomaly),
+  format('It is dismissed (decided by %s).', current_user),
+  'Use leasemgr.decide_anomaly(anomaly_id, ''confirmed'' or ''dismissed'', note) on an open anomaly; what was found stays as found.',
+  'a decided anomaly cannot be reopened by hand');
+SELECT is((th.error_of(format($$INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, state, decided_at, decided_by)
+                                 VALUES (%s, %s, 'total', 'spike', tstzrange('2024-03-01', '2024-03-02'), 1, 'dismissed', now(), 'x')$$,
+                                :park, :spike))).code, 'LM010', 'an anomaly cannot be recorded already dismissed (to keep detection out)');
+SELECT is((th.error_of(format($$DELETE FROM leasemgr.anomaly WHERE id = %s$$, :spike_anomaly))).code, 'LM010', 'nor deleted');
 SELECT is((SELECT count(*) FROM leasemgr.audit_log WHERE table_name = 'anomaly' AND action = 'UPDATE'
             AND row_id = :spike_anomaly), 1::bigint, 'the decision is in the audit trail');
 SELECT th.refuses(format($$SELECT * FROM leasemgr.detect_anomalies(%s, '2024-02-08', '2024-02-01')$$, :park),

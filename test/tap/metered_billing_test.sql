@@ -2,7 +2,7 @@
 -- month boundary, flat, tiered and time-of-use prices, and a month without readings held with
 -- a work order until it is read. Every figure is worked out by hand in the comment beside it.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -91,6 +91,9 @@ SELECT th.walk(:c2, 'active');
 -- Old meter 1,500 -> 2,000 (final) = 500; new meter 0 (first) -> 300 = 300; 800 kWh x 0.85 = 680.00
 SELECT is((SELECT amount FROM leasemgr.compute_charges(:c2, '2026-03-01', '2026-03-31') WHERE charge_id = :ch2), 680.00,
           'replacement: (2,000 - 1,500) + (300 - 0) = 800 kWh x 0.8500 = 680.00');
+-- April: the old meter was removed in March; only the new one counts (no reading after April yet: held).
+SELECT matches((leasemgr.meter_consumption(:m2, '2026-04-01 00:00+08', '2026-05-01 00:00+08')).explain,
+  'removed, final reading 2026-03-20 10:00 before the days: 0.000$', 'a meter removed before the days measured nothing in them');
 SELECT is((SELECT explain FROM leasemgr.compute_charges(:c2, '2026-03-01', '2026-03-31') WHERE charge_id = :ch2),
   'electricity 2026-03-01..2026-03-31: E-02 1,500.000 (read 2026-03-01 00:00) -> 2,000.000 (final reading 2026-03-20 10:00) = 500.000; E-02b 0.000 (first reading 2026-03-20 10:30) -> 300.000 (read 2026-04-01 00:00) = 300.000; 800.000 kWh x 0.8500 CNY/kWh = 680.00',
   '... both meters in the explain text');
