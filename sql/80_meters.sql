@@ -277,7 +277,7 @@ CREATE TRIGGER meter_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.
 
 -- The facts of the first bad reading of a statement, as one error. Shared by the statement
 -- trigger (COPY, INSERT) and record_reading, so both refuse with the same words.
-CREATE FUNCTION leasemgr.reading_refusal(r leasemgr.meter_reading, m leasemgr.meter, is_new boolean DEFAULT true)
+CREATE FUNCTION leasemgr.reading_refusal(r leasemgr.meter_reading, m leasemgr.meter)
   RETURNS void
   LANGUAGE plpgsql
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -321,7 +321,7 @@ BEGIN
                     ELSE 'It is out of service.' END,
       HINT = 'Record the reading on the meter in service at that moment.';
   END IF;
-  IF is_new AND (r.recorded_at OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()
+  IF (r.recorded_at OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp()
                  OR r.recorded_by OPERATOR(pg_catalog.<>) leasemgr.current_actor())
      AND NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
                                       WHERE c.oid OPERATOR(pg_catalog.=) 'leasemgr.meter_reading'::pg_catalog.regclass), 'MEMBER') THEN
@@ -331,7 +331,7 @@ BEGIN
                                  leasemgr.current_actor(), pg_catalog.statement_timestamp()),
       HINT = 'Leave recorded_by and recorded_at out: they are filled in. The reading lag is measured from them.';
   END IF;
-  IF is_new AND r.read_at OPERATOR(pg_catalog.>) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '5 minutes') THEN
+  IF r.read_at OPERATOR(pg_catalog.>) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '5 minutes') THEN
     RAISE EXCEPTION USING ERRCODE = 'LM016',
       MESSAGE = pg_catalog.format('a reading of meter %s cannot be read at %s, in the future', m.code, r.read_at),
       DETAIL = pg_catalog.format('It is now %s; device clocks may be up to 5 minutes ahead.', pg_catalog.statement_timestamp()),
@@ -339,7 +339,7 @@ BEGIN
   END IF;
 END
 $fn$;
-COMMENT ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean) IS
+COMMENT ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter) IS
   'Internal: raises the error that a reading breaking a meter rule gets (unknown meter LM009, other park LM007, unknown register, not installed, removed, in the future, recorded_by or recorded_at given by someone other than the table owner LM016).';
 
 CREATE FUNCTION leasemgr.meter_reading_check() RETURNS trigger
@@ -567,22 +567,18 @@ BEGIN
                               'OR park_id OPERATOR(pg_catalog.=) ANY ((SELECT leasemgr.visible_parks())::bigint[]))', t);
     EXECUTE pg_catalog.format('COMMENT ON POLICY park_scope ON leasemgr.%I IS %L', t,
                               'Rows of the parks granted to the role (leasemgr.grant_park); every park for leasemgr_admin.');
+    -- Audited and never truncated; readings are audited on UPDATE only (above): an IoT load
+    -- is its own record of who sent what.
+    IF t OPERATOR(pg_catalog.<>) 'meter_reading' THEN
+      EXECUTE pg_catalog.format('CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.%I '
+                                'FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row()', t);
+      EXECUTE pg_catalog.format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.%I '
+                                'FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard()', t);
+    END IF;
   END LOOP;
 END
 $scope$;
 
-CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.meter
-  FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
-CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.metering_policy
-  FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
-CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.work_order
-  FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
-CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.meter
-  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
-CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.metering_policy
-  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
-CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.work_order
-  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
 
 REVOKE ALL ON leasemgr.meter, leasemgr.meter_reading, leasemgr.meter_reading_default, leasemgr.metering_policy,
   leasemgr.work_order FROM PUBLIC;
@@ -594,13 +590,13 @@ GRANT INSERT (park_id, meter_id, register, read_at, value, source, photo_sha256,
 GRANT INSERT, UPDATE ON leasemgr.work_order TO leasemgr_operator, leasemgr_finance;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.metering_policy TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.meter_reading_id_seq TO leasemgr_operator;
-REVOKE ALL ON FUNCTION leasemgr.meter_before_write(), leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean),
+REVOKE ALL ON FUNCTION leasemgr.meter_before_write(), leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter),
   leasemgr.meter_reading_check(), leasemgr.meter_reading_before_change(),
   leasemgr.meter_reading_partitions(date, date),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text),
   leasemgr.metering_policy_of(bigint), leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.meter_reading_partitions(date, date) TO leasemgr_admin;
-GRANT EXECUTE ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter, boolean),
+GRANT EXECUTE ON FUNCTION leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter),
   leasemgr.record_reading(bigint, timestamptz, numeric, text, text, text, text) TO leasemgr_operator;
 GRANT EXECUTE ON FUNCTION leasemgr.metering_policy_of(bigint),
   leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) TO leasemgr_reader;

@@ -120,18 +120,30 @@ lm_current_actor(void)
 	return GetUserNameFromId(GetSessionUserId(), false);
 }
 
+void
+lm_local_tm(TimestampTz t, struct pg_tm *tm, fsec_t *fsec)
+{
+	pg_tz	   *tz = pg_tzset(lm_timezone);
+	int			tzoff;
+
+	if (tz == NULL || timestamp2tm(t, &tzoff, tm, fsec, NULL, tz) != 0)
+		elog(ERROR, "could not compute the time in time zone \"%s\"", lm_timezone);
+}
+
+DateADT
+lm_local_date(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	lm_local_tm(t, &tm, &fsec);
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
 DateADT
 lm_business_date(void)
 {
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	pg_tz	   *tz = pg_tzset(lm_timezone);
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tzoff;
-
-	if (tz == NULL || timestamp2tm(now, &tzoff, &tm, &fsec, NULL, tz) != 0)
-		elog(ERROR, "could not compute today in time zone \"%s\"", lm_timezone);
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+	return lm_local_date(GetCurrentTransactionStartTimestamp());
 }
 
 PG_FUNCTION_INFO_V1(business_date);

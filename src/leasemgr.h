@@ -54,6 +54,11 @@ extern char *lm_timezone;
 /* Today in leasemgr.timezone (at the start of the transaction). */
 extern DateADT lm_business_date(void);
 
+/* A moment as the clock and calendar of leasemgr.timezone show it, and its day there. */
+struct pg_tm;
+extern void lm_local_tm(TimestampTz t, struct pg_tm *tm, fsec_t *fsec);
+extern DateADT lm_local_date(TimestampTz t);
+
 /* OID of leasemgr.<relname>; errors when the extension's relation is missing. */
 extern Oid	lm_relid(const char *relname);
 

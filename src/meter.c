@@ -65,30 +65,14 @@ lm_local_midnight(DateADT d)
 	return result;
 }
 
-DateADT
-lm_local_date(TimestampTz t)
-{
-	pg_tz	   *tz = pg_tzset(lm_timezone);
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tzoff;
-
-	if (tz == NULL || timestamp2tm(t, &tzoff, &tm, &fsec, NULL, tz) != 0)
-		elog(ERROR, "timestamp out of range");
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-}
-
 /* "2026-03-01 00:00" in leasemgr.timezone. */
 static char *
 moment_text(TimestampTz t)
 {
-	pg_tz	   *tz = pg_tzset(lm_timezone);
 	struct pg_tm tm;
 	fsec_t		fsec;
-	int			tzoff;
 
-	if (tz == NULL || timestamp2tm(t, &tzoff, &tm, &fsec, NULL, tz) != 0)
-		elog(ERROR, "timestamp out of range");
+	lm_local_tm(t, &tm, &fsec);
 	if (tm.tm_sec != 0 || fsec != 0)
 		return psprintf("%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour,
 						tm.tm_min, tm.tm_sec);

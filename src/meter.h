@@ -30,9 +30,6 @@ typedef struct LmUsage
 /* Midnight starting the day d in leasemgr.timezone. */
 extern TimestampTz lm_local_midnight(DateADT d);
 
-/* The day of moment t in leasemgr.timezone. */
-extern DateADT lm_local_date(TimestampTz t);
-
 /* "1,234.500": thousandths of a unit as the explain texts show quantities. */
 extern char *lm_qty_text(int64 thousandths);
 
