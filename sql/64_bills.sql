@@ -52,8 +52,14 @@ CREATE TABLE leasemgr.bill_line (
   period_end   date NOT NULL,
   amount       numeric(16,2) NOT NULL,
   explain      text NOT NULL CHECK (pg_catalog.btrim(explain) <> ''),
-  line_type    text NOT NULL DEFAULT 'charge' CHECK (line_type IN ('charge', 'adjustment', 'late_fee')),
+  line_type    text NOT NULL DEFAULT 'charge' CHECK (line_type IN ('charge', 'adjustment', 'late_fee', 'allocation')),
+  estimated    boolean NOT NULL DEFAULT false,
+  trues_up     bigint,
+  allocation_share_id bigint,
   CONSTRAINT bill_line_period_ordered CHECK (period_end >= period_start),
+  CONSTRAINT bill_line_estimated_charge CHECK (NOT estimated OR line_type = 'charge'),
+  CONSTRAINT bill_line_true_up_adjusts CHECK (trues_up IS NULL OR line_type = 'adjustment'),
+  CONSTRAINT bill_line_allocation_share CHECK ((line_type = 'allocation') = (allocation_share_id IS NOT NULL)),
   CONSTRAINT bill_line_charge_has_charge CHECK (line_type <> 'charge' OR charge_id IS NOT NULL),
   CONSTRAINT bill_line_bill_fk FOREIGN KEY (bill_id, park_id) REFERENCES leasemgr.bill (id, park_id),
   CONSTRAINT bill_line_charge_fk FOREIGN KEY (charge_id, park_id) REFERENCES leasemgr.charge (id, park_id)
@@ -61,6 +67,11 @@ CREATE TABLE leasemgr.bill_line (
 -- The rule "a charge period is billed once", for any number of bill runs, concurrent or not.
 CREATE UNIQUE INDEX bill_line_charge_once ON leasemgr.bill_line (charge_id, period_start) WHERE line_type = 'charge';
 CREATE INDEX bill_line_bill_idx ON leasemgr.bill_line (bill_id);
+-- An estimated line is trued up once; a share of a shared cost is billed once.
+CREATE UNIQUE INDEX bill_line_true_up_once ON leasemgr.bill_line (trues_up) WHERE trues_up IS NOT NULL;
+CREATE UNIQUE INDEX bill_line_share_once ON leasemgr.bill_line (allocation_share_id) WHERE allocation_share_id IS NOT NULL;
+-- The bill run looks for estimated lines still to true up.
+CREATE INDEX bill_line_estimated ON leasemgr.bill_line (contract_id) WHERE estimated;
 COMMENT ON TABLE leasemgr.bill_line IS
   'A line of a bill (账单明细): one charge for one period or part of a period, or an adjustment or late fee, with the calculation in words. Never changed or deleted: corrections are new adjustment lines.';
 COMMENT ON INDEX leasemgr.bill_line_charge_once IS 'A charge''s period is billed exactly once, whatever bill runs do.';
@@ -74,7 +85,12 @@ COMMENT ON COLUMN leasemgr.bill_line.period_start IS 'First day the line covers,
 COMMENT ON COLUMN leasemgr.bill_line.period_end IS 'Last day the line covers, inclusive.';
 COMMENT ON COLUMN leasemgr.bill_line.amount IS 'CNY, rounded half-up to the cent once, from exact inputs.';
 COMMENT ON COLUMN leasemgr.bill_line.explain IS 'How the amount was computed, with every input, e.g. "120.00 m2 x 85.0000 CNY/m2/month x 17/31 days = 5,266.45".';
-COMMENT ON COLUMN leasemgr.bill_line.line_type IS 'charge (from leasemgr.charge), adjustment (a correction) or late_fee.';
+COMMENT ON COLUMN leasemgr.bill_line.line_type IS 'charge (from leasemgr.charge), adjustment (a correction, or the true-up of an estimate), late_fee, or allocation (a share of a shared cost, from leasemgr.allocation_share).';
+COMMENT ON COLUMN leasemgr.bill_line.estimated IS 'A metered charge line billed at the fallback estimate (readings missing or doubtful), not at the readings; the explain text says why and how. The bill run trues it up once the real figure is known.';
+COMMENT ON COLUMN leasemgr.bill_line.trues_up IS 'On a true-up (an adjustment written by the bill run): the estimated line it settles, once. The amount is the real figure minus the estimate.';
+COMMENT ON COLUMN leasemgr.bill_line.allocation_share_id IS 'On an allocation line: the share of a shared cost it bills (leasemgr.allocation_share), once.';
+COMMENT ON INDEX leasemgr.bill_line_true_up_once IS 'An estimated line is trued up once.';
+COMMENT ON INDEX leasemgr.bill_line_share_once IS 'A share of a shared cost is billed once.';
 
 -- bill.amount is the sum of the lines, for every writer: after lines are inserted, the bills
 -- they belong to are brought to their totals (bill_run inserts bills with the right total

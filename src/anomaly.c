@@ -50,6 +50,7 @@ typedef struct Meter
 	int			digits;
 	int64		multiplier;
 	int64		max_daily;		/* thousandths, 0: none */
+	int64		spike_x100;		/* an allocation rule's spike ratio x 100 for its pool's meters; 0: the park's */
 } Meter;
 
 typedef struct UnitDays
@@ -164,7 +165,10 @@ load_meters(int64 park_id, int *n)
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT m.id, COALESCE(m.unit_id, 0), m.digits, m.multiplier, "
-							  "COALESCE((m.max_daily OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8, 0) "
+							  "COALESCE((m.max_daily OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8, 0), "
+							  "COALESCE((SELECT (pg_catalog.min(r.spike_ratio) OPERATOR(pg_catalog.*) 100)::pg_catalog.int8 "
+							  "          FROM leasemgr.allocation_rule r WHERE r.pool_meter_id OPERATOR(pg_catalog.=) m.id "
+							  "             OR r.pool_meter_id OPERATOR(pg_catalog.=) m.parent_id), 0) "
 							  "FROM leasemgr.meter m WHERE m.park_id OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
 							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "meter query failed");
@@ -181,6 +185,7 @@ load_meters(int64 park_id, int *n)
 		m[i].digits = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
 		m[i].multiplier = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
 		m[i].max_daily = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
+		m[i].spike_x100 = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
 	}
 	*n = (int) SPI_processed;
 	SPI_freetuptable(SPI_tuptable);
@@ -453,6 +458,7 @@ detect_anomalies(PG_FUNCTION_ARGS)
 	bool	   *no_days;
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	int64		lag_us;
+	int64		park_spike_num = 0;
 	Found		found = {0};
 	int			opened[K__COUNT] = {0};
 	bool		connected = false;
@@ -496,6 +502,7 @@ detect_anomalies(PG_FUNCTION_ARGS)
 		/* spike_ratio x 100 / 100, exact: 3.00 -> 300/100 */
 		p.spike_num = strtoll(ratio, NULL, 10) * 100 + (dot != NULL ? strtoll(dot + 1, NULL, 10) : 0);
 		p.spike_den = 100;
+		park_spike_num = p.spike_num;
 		p.baseline_days = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
 		p.min_baseline_days = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
 		p.stuck_days = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
@@ -557,6 +564,7 @@ detect_anomalies(PG_FUNCTION_ARGS)
 			occupied = u != NULL ? u->leased : no_days;
 		}
 		p.max_daily = m->max_daily;
+		p.spike_num = m->spike_x100 > 0 ? m->spike_x100 : park_spike_num;
 		MemoryContextSwitchTo(old);
 		lm_detect_days(&p, bounds, ndays, use, known, occupied, sink, &sa);
 		lm_detect_readings(&p, s->r, kinds, s->n, bounds[p.first_day], bounds[ndays], sink, &sa);

@@ -215,12 +215,19 @@ bill_line_before_insert(PG_FUNCTION_ARGS)
 	charge_att = lm_attnum(rel, "charge_id");
 	type_att = lm_attnum(rel, "line_type");
 	if (lm_row_null(&row, type_att) ||
-		strcmp(TextDatumGetCString(lm_row_datum(&row, type_att)), "charge") == 0)
+		strcmp(TextDatumGetCString(lm_row_datum(&row, type_att)), "charge") == 0 ||
+		strcmp(TextDatumGetCString(lm_row_datum(&row, type_att)), "allocation") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LM_APPEND_ONLY),
-				 errmsg("charge lines are written by the bill run only"),
-				 errdetail("A charge line marks its charge's period as billed for good."),
+				 errmsg("charge and allocation lines are written by the bill run only"),
+				 errdetail("A charge line marks its charge's period as billed for good, an allocation line a share of a shared cost."),
 				 errhint("Run leasemgr.bill_run for the month; correct a bill with line_type 'adjustment'.")));
+	if (!lm_row_null(&row, lm_attnum(rel, "trues_up")))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_APPEND_ONLY),
+				 errmsg("true-up lines are written by the bill run only"),
+				 errdetail("A true-up settles an estimated line once, when the real figure is known."),
+				 errhint("Let leasemgr.bill_run true up the estimate; add a plain adjustment line (trues_up NULL) for any other correction.")));
 	if (lm_row_null(&row, bill_att) || lm_row_null(&row, contract_att))
 		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL says no */
 

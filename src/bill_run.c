@@ -73,7 +73,29 @@ typedef struct Batch
 	Datum	   *line_end;
 	Datum	   *line_amount;
 	Datum	   *line_explain;
+	Datum	   *line_type;
+	Datum	   *line_estimated;
+	Datum	   *line_trues_up;	/* 0: none */
+	Datum	   *line_share;		/* 0: none */
 } Batch;
+
+/*
+ * A line the run adds besides the charges' periods: the true-up of an estimated metered line
+ * (estimated_line set), or a share of a shared cost (share set). Loaded once per run, in
+ * contract order, and billed when the run reaches the contract.
+ */
+typedef struct Extra
+{
+	int64		contract_id;
+	int64		estimated_line;
+	int64		share;
+	int64		charge_id;		/* 0: none */
+	char	   *kind;
+	DateADT		start;
+	DateADT		end;
+	Numeric		amount;			/* the estimate (true-up) or the share */
+	char	   *explain;		/* the share's */
+} Extra;
 
 typedef struct Run
 {
@@ -92,6 +114,9 @@ typedef struct Run
 	IndexScanDesc line_scan;	/* one scan, restarted for each charge */
 	TupleTableSlot *line_slot;
 	Batch		b;
+	Extra	   *extras;			/* run memory, by contract */
+	int			nextras;
+	int			next_extra;
 	/* the contract being billed */
 	Numeric		contract_total;
 	int			contract_lines;
@@ -168,28 +193,14 @@ raise_reading_work_orders(LmContractTerms *c, const LmLine *line)
 }
 
 /* A line of the contract being billed: into the batch (batch memory). */
-static bool
-run_emit(void *arg, LmContractTerms *c, const LmLine *line)
+static void
+batch_line(Run *r, LmContractTerms *c, int64 charge_id, const char *kind, const char *type, DateADT start,
+		   DateADT end, Numeric amount, const char *explain, bool estimated, int64 trues_up, int64 share,
+		   int due_day)
 {
-	Run		   *r = arg;
 	Batch	   *b = &r->b;
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(r->batch_cxt);
 
-	/*
-	 * A turnover month not reported yet, a CPI step whose index month is not loaded yet:
-	 * the period and the periods after it wait for a later run. The whole period, also its
-	 * segments before a held one (a month cut at an escalation step): the next run resumes
-	 * after the last billed period's start and would never bill the held part.
-	 */
-	if (line->period_held)
-	{
-		r->held++;
-		r->contract_held++;
-		if (line->nmissing > 0)
-			raise_reading_work_orders(c, line);
-		return false;
-	}
-	old = MemoryContextSwitchTo(r->batch_cxt);
 	if (b->nlines == b->maxlines)
 	{
 		int			m = Max(64, b->maxlines * 2);
@@ -202,23 +213,103 @@ run_emit(void *arg, LmContractTerms *c, const LmLine *line)
 		b->line_end = grow(b->line_end, b->nlines, m);
 		b->line_amount = grow(b->line_amount, b->nlines, m);
 		b->line_explain = grow(b->line_explain, b->nlines, m);
+		b->line_type = grow(b->line_type, b->nlines, m);
+		b->line_estimated = grow(b->line_estimated, b->nlines, m);
+		b->line_trues_up = grow(b->line_trues_up, b->nlines, m);
+		b->line_share = grow(b->line_share, b->nlines, m);
 		b->maxlines = m;
 	}
 	b->line_park[b->nlines] = Int64GetDatum(c->park_id);
 	b->line_contract[b->nlines] = Int64GetDatum(c->id);
-	b->line_charge[b->nlines] = Int64GetDatum(line->charge->id);
-	b->line_kind[b->nlines] = CStringGetTextDatum(line->charge->kind);
-	b->line_start[b->nlines] = DateADTGetDatum(line->start);
-	b->line_end[b->nlines] = DateADTGetDatum(line->end);
-	b->line_amount[b->nlines] = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(line->amount)));
-	b->line_explain[b->nlines] = CStringGetTextDatum(line->explain);
+	b->line_charge[b->nlines] = Int64GetDatum(charge_id);
+	b->line_kind[b->nlines] = CStringGetTextDatum(kind);
+	b->line_start[b->nlines] = DateADTGetDatum(start);
+	b->line_end[b->nlines] = DateADTGetDatum(end);
+	b->line_amount[b->nlines] = NumericGetDatum(DatumGetNumericCopy(NumericGetDatum(amount)));
+	b->line_explain[b->nlines] = CStringGetTextDatum(explain);
+	b->line_type[b->nlines] = CStringGetTextDatum(type);
+	b->line_estimated[b->nlines] = BoolGetDatum(estimated);
+	b->line_trues_up[b->nlines] = Int64GetDatum(trues_up);
+	b->line_share[b->nlines] = Int64GetDatum(share);
 	b->nlines++;
 	MemoryContextSwitchTo(old);
 
-	r->contract_total = lm_num_add(r->contract_total, line->amount);
+	r->contract_total = lm_num_add(r->contract_total, amount);
 	r->contract_lines++;
-	r->contract_due_day = Min(r->contract_due_day, line->charge->due_day);
+	r->contract_due_day = Min(r->contract_due_day, due_day);
+}
+
+/* A charge period's line: into the batch, unless its period is held. */
+static bool
+run_emit(void *arg, LmContractTerms *c, const LmLine *line)
+{
+	Run		   *r = arg;
+
+	/* readings missing: asked for, whether the period is held or estimated meanwhile */
+	if (line->nmissing > 0)
+		raise_reading_work_orders(c, line);
+
+	/*
+	 * A turnover month not reported yet, a CPI step whose index month is not loaded yet:
+	 * the period and the periods after it wait for a later run. The whole period, also its
+	 * segments before a held one (a month cut at an escalation step): the next run resumes
+	 * after the last billed period's start and would never bill the held part.
+	 */
+	if (line->period_held)
+	{
+		r->held++;
+		r->contract_held++;
+		return false;
+	}
+	batch_line(r, c, line->charge->id, line->charge->kind, "charge", line->start, line->end, line->amount,
+			   line->explain, line->estimated, 0, 0, line->charge->due_day);
 	return true;
+}
+
+/*
+ * The true-up of an estimated metered line, once its real figure can be computed: an
+ * adjustment line of the difference, pointing at the estimated line. Nothing while the real
+ * figure is still unknown, or never will be (a confirmed anomaly: the estimate is final).
+ */
+static void
+true_up(Run *r, LmContractTerms *c, const Extra *e)
+{
+	LmCharge   *ch = NULL;
+	Numeric		real;
+	char	   *how;
+	Numeric		diff;
+	int			i;
+
+	for (i = 0; i < c->ncharges; i++)
+		if (c->charges[i].id == e->charge_id)
+			ch = &c->charges[i];
+	if (ch == NULL || !lm_metered_true_up(c, ch, e->start, e->end, &real, &how))
+		return;
+	diff = lm_num_sub(real, e->amount);
+	batch_line(r, c, ch->id, ch->kind, "adjustment", e->start, e->end, diff,
+			   psprintf("true-up of estimated line %lld (%s %s..%s billed %s): real figure %s; %s - %s = %s",
+						(long long) e->estimated_line, ch->meter_kind, lm_date_text(e->start), lm_date_text(e->end),
+						lm_money_text(e->amount), how, lm_money_text(real), lm_money_text(e->amount),
+						lm_money_text(diff)),
+			   false, e->estimated_line, 0, ch->due_day);
+}
+
+/* The run's extra lines of contract c: true-ups and shares of shared costs. */
+static void
+bill_extras(Run *r, LmContractTerms *c)
+{
+	while (r->next_extra < r->nextras && r->extras[r->next_extra].contract_id < c->id)
+		r->next_extra++;
+	for (; r->next_extra < r->nextras && r->extras[r->next_extra].contract_id == c->id; r->next_extra++)
+	{
+		Extra	   *e = &r->extras[r->next_extra];
+
+		if (e->estimated_line != 0)
+			true_up(r, c, e);
+		else
+			batch_line(r, c, 0, e->kind, "allocation", e->start, e->end, e->amount, e->explain, false, 0,
+					   e->share, 31);
+	}
 }
 
 /* Bill one contract's due periods into the batch. */
@@ -246,6 +337,7 @@ bill_contract(Run *r, LmContractTerms *c)
 		}
 		lm_charge_lines(c, ch, &s, from, run_keep_going, run_emit, r);
 	}
+	bill_extras(r, c);
 	if (r->contract_lines == 0)
 	{
 		/* nothing left to bill up to the month, or only periods held (counted as such) */
@@ -325,7 +417,7 @@ flush_batch(Run *r)
 	static SPIPlanPtr credit_plan = NULL;
 	Batch	   *b = &r->b;
 	Datum	   *line_bill;
-	Datum		args[9];
+	Datum		args[13];
 	int			i;
 	int			k;
 	Numeric		total;
@@ -336,8 +428,9 @@ flush_batch(Run *r)
 	if (bill_plan == NULL)
 	{
 		Oid			bill_types[7] = {INT8ARRAYOID, INT8ARRAYOID, DATEOID, DATEOID, TEXTOID, DATEARRAYOID, NUMERICARRAYOID};
-		Oid			line_types[9] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		DATEARRAYOID, DATEARRAYOID, NUMERICARRAYOID, TEXTARRAYOID};
+		Oid			line_types[13] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+			DATEARRAYOID, DATEARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID};
 		Oid			credit_types[1] = {INT8ARRAYOID};
 
 		/* RETURNING follows the order of the arrays (checked below): the order of the contracts. */
@@ -347,11 +440,16 @@ flush_batch(Run *r)
 								 "pg_catalog.unnest($7)) AS u(p, c, d, a) RETURNING contract_id, id",
 								 7, bill_types);
 		line_plan = lm_keep_plan("INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, "
-								 "period_start, period_end, amount, explain) "
-								 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+								 "period_start, period_end, amount, explain, line_type, estimated, trues_up, allocation_share_id) "
+								 "SELECT u.p, u.b, u.c, CASE WHEN u.ch OPERATOR(pg_catalog.=) 0 THEN NULL ELSE u.ch END, "
+								 "u.k, u.s, u.e, u.a, u.x, u.t, u.est, "
+								 "CASE WHEN u.tu OPERATOR(pg_catalog.=) 0 THEN NULL ELSE u.tu END, "
+								 "CASE WHEN u.sh OPERATOR(pg_catalog.=) 0 THEN NULL ELSE u.sh END "
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 								 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-								 "pg_catalog.unnest($8), pg_catalog.unnest($9))",
-								 9, line_types);
+								 "pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11), "
+								 "pg_catalog.unnest($12), pg_catalog.unnest($13)) AS u(p, b, c, ch, k, s, e, a, x, t, est, tu, sh)",
+								 13, line_types);
 		/* Tenant credit (payments not yet allocated) pays the new bills at once. */
 		credit_plan = lm_keep_plan("SELECT leasemgr.apply_credit(p.contract_id) FROM "
 								   "(SELECT DISTINCT p.contract_id FROM leasemgr.payment p "
@@ -399,6 +497,10 @@ flush_batch(Run *r)
 	args[6] = array_of(b->line_end, b->nlines, DATEOID);
 	args[7] = array_of(b->line_amount, b->nlines, NUMERICOID);
 	args[8] = array_of(b->line_explain, b->nlines, TEXTOID);
+	args[9] = array_of(b->line_type, b->nlines, TEXTOID);
+	args[10] = array_of(b->line_estimated, b->nlines, BOOLOID);
+	args[11] = array_of(b->line_trues_up, b->nlines, INT8OID);
+	args[12] = array_of(b->line_share, b->nlines, INT8OID);
 	insert_as_bill_run(line_plan, args, SPI_OK_INSERT);
 	MemoryContextSwitchTo(r->batch_cxt);
 	if (SPI_processed != (uint64) b->nlines)
@@ -520,6 +622,65 @@ finish_contract(Run *r, Reader *rd)
 		flush_batch(r);
 		rd->contracts_in_batch = 0;
 	}
+}
+
+/*
+ * The run's extra lines, in contract order: estimated metered lines not trued up yet (of
+ * bills not voided), to try again; and shares of shared costs of months before the billing
+ * month not billed yet. Few rows: the partial indexes bill_line_estimated and
+ * bill_line_share_once find them.
+ */
+static void
+load_extras(Run *r, Datum *args, const char *nulls)
+{
+	static SPIPlanPtr plan = NULL;
+	MemoryContext old;
+	uint64		i;
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, DATEOID};
+
+		plan = lm_keep_plan("SELECT l.contract_id, l.id, 0::pg_catalog.int8, l.charge_id, l.kind, l.period_start, "
+							"l.period_end, l.amount, NULL::pg_catalog.text "
+							"FROM leasemgr.bill_line l JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) l.contract_id "
+							"JOIN leasemgr.bill b ON b.id OPERATOR(pg_catalog.=) l.bill_id "
+							"WHERE l.estimated AND b.voided_at IS NULL AND " RUN_CONTRACTS_WHERE
+							"AND NOT EXISTS (SELECT FROM leasemgr.bill_line t WHERE t.trues_up OPERATOR(pg_catalog.=) l.id) "
+							"UNION ALL "
+							"SELECT s.contract_id, 0, s.id, 0, ar.fee_kind, s.month, "
+							"(s.month OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.date OPERATOR(pg_catalog.-) 1, "
+							"s.amount, s.explain "
+							"FROM leasemgr.allocation_share s JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) s.contract_id "
+							"JOIN leasemgr.allocation_rule ar ON ar.id OPERATOR(pg_catalog.=) s.rule_id "
+							"WHERE s.month OPERATOR(pg_catalog.<) $2 AND " RUN_CONTRACTS_WHERE
+							"AND NOT EXISTS (SELECT FROM leasemgr.bill_line t WHERE t.allocation_share_id OPERATOR(pg_catalog.=) s.id) "
+							"ORDER BY 1, 2, 3", 2, types);
+	}
+	if (SPI_execute_plan(plan, args, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "extra lines query failed");
+	old = MemoryContextSwitchTo(r->run_cxt);
+	r->nextras = (int) SPI_processed;
+	r->extras = palloc(sizeof(Extra) * Max(r->nextras, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		Extra	   *e = &r->extras[i];
+		bool		isnull;
+
+		e->contract_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		e->estimated_line = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		e->share = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		e->charge_id = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+		e->kind = SPI_getvalue(t, d, 5);
+		e->start = DatumGetDateADT(SPI_getbinval(t, d, 6, &isnull));
+		e->end = DatumGetDateADT(SPI_getbinval(t, d, 7, &isnull));
+		e->amount = DatumGetNumericCopy(SPI_getbinval(t, d, 8, &isnull));
+		e->explain = SPI_getvalue(t, d, 9);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	MemoryContextSwitchTo(old);
 }
 
 /* Opened once per run, for last_billed; the snapshot is the statement's. */
@@ -770,6 +931,8 @@ bill_run(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(frozen_plan, args, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "frozen contract query failed");
 	skipped_frozen = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	load_extras(&r, args, nulls);
 
 	/*
 	 * The contract's columns, its billable area among them, come from a subquery that the

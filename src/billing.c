@@ -569,21 +569,106 @@ qty_num(int64 thousandths)
 }
 
 /*
+ * Price a metered quantity (real or estimated) the charge's way: flat, in blocks or by
+ * register. The calculation goes to ex; the amount is rounded once.
+ */
+static Numeric
+price_usage(LmCharge *ch, const LmUsage *u, StringInfo ex)
+{
+	const char *unit = kind_unit(ch->meter_kind);
+	Numeric		num = lm_num(0);
+	int			k;
+
+	if (ch->ntou > 0)
+	{
+		appendStringInfoString(ex, "; ");
+		for (k = 0; k < ch->ntou; k++)
+		{
+			num = lm_num_add(num, lm_num_mul(qty_num(u->reg_qty[k]), ch->tou_rates[k]));
+			appendStringInfo(ex, "%s%s %s %s x %s", k > 0 ? " + " : "", ch->tou_registers[k],
+							 lm_qty_text(u->reg_qty[k]), unit, num_text(ch->tou_rates[k]));
+		}
+	}
+	else if (ch->ntiers > 0)
+	{
+		Numeric		total = qty_num(u->total);
+		Numeric		lower = lm_num(0);
+
+		appendStringInfo(ex, "; %s %s in blocks: ", lm_qty_text(u->total), unit);
+		for (k = 0; k <= ch->ntiers && lm_num_cmp(total, lower) > 0; k++)
+		{
+			Numeric		upper = k < ch->ntiers ? ch->tiers[k] : NULL;
+			Numeric		rate = k == 0 ? ch->rate : ch->tier_rates[k - 1];
+			Numeric		block = upper != NULL && lm_num_cmp(total, upper) > 0 ? lm_num_sub(upper, lower)
+				: lm_num_sub(total, lower);
+
+			num = lm_num_add(num, lm_num_mul(block, rate));
+			appendStringInfo(ex, "%s%s x %s", k > 0 ? " + " : "",
+							 lm_qty_text(DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(lm_num_mul(block, lm_num(1000)))))),
+							 num_text(rate));
+			if (upper == NULL)
+				break;
+			lower = upper;
+		}
+		if (k == 0)
+			appendStringInfoString(ex, "none");
+	}
+	else
+	{
+		num = lm_num_mul(qty_num(u->total), ch->rate);
+		appendStringInfo(ex, "; %s %s x %s CNY/%s", lm_qty_text(u->total), unit, num_text(ch->rate), unit);
+	}
+	num = lm_money_round(num, lm_num(1));
+	appendStringInfo(ex, " = %s", lm_money_text(num));
+	return num;
+}
+
+/* The park's policy for months without readings: estimate them (true) or hold them. */
+static bool
+park_estimates_missing(int64 park_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		arg = Int64GetDatum(park_id);
+	bool		isnull;
+	bool		result;
+
+	if (plan == NULL)
+	{
+		Oid			type = INT8OID;
+
+		plan = lm_keep_plan("SELECT p.estimate_missing FROM leasemgr.metering_policy_of($1) p", 1, &type);
+	}
+	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "metering policy query failed");
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return !isnull && result;
+}
+
+/*
  * A metered segment: the month's consumption of the contract's meters of the charge's kind,
- * priced flat, in blocks or by register. No amount (the period is held) while a meter's
- * readings do not cover the days, or show a negative step, which a person must look at.
+ * priced flat, in blocks or by register.
+ *
+ * The readings are billed as they are only when they cover the days, with no step backwards
+ * and no doubtful anomaly. Otherwise:
+ *  - readings missing: held (no amount) until they are read, or, when the park's policy says
+ *    estimate, billed at the fallback estimate; either way the bill run asks for the readings;
+ *  - an open spike, negative or bounds anomaly: billed at the estimate, trued up when it is
+ *    dismissed; a confirmed one: billed at the estimate, which is final;
+ *  - a negative step not yet recorded as an anomaly: held, for a person to look at;
+ *  - no estimate possible (no other leased unit of the floor with real figures): held.
  */
 static void
 metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *line)
 {
 	LmUsage		u;
+	LmUsage		est;
 	StringInfoData ex;
-	const char *unit = kind_unit(ch->meter_kind);
-	Numeric		num = lm_num(0);
-	int			k;
+	StringInfoData why;
 
 	lm_metered_usage(c->id, ch->meter_kind, seg->start, seg->end, ch->ntou, ch->tou_registers, &u);
 	initStringInfo(&ex);
+	initStringInfo(&why);
 	appendStringInfo(&ex, "%s %s..%s: ", ch->meter_kind, lm_date_text(seg->start), lm_date_text(seg->end));
 	if (u.nmeters == 0)
 	{
@@ -596,67 +681,63 @@ metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *lin
 	}
 	if (!u.complete)
 	{
-		appendStringInfo(&ex, "readings missing: %s; billed once the meters are read", u.explain.data);
-		line->explain = ex.data;
 		line->nmissing = u.nmissing;
 		line->missing = u.missing;
-		return;
+		if (!park_estimates_missing(c->park_id))
+		{
+			appendStringInfo(&ex, "readings missing: %s; billed once the meters are read", u.explain.data);
+			line->explain = ex.data;
+			return;
+		}
+		appendStringInfo(&why, "readings missing: %s; a true-up follows once the meters are read", u.explain.data);
 	}
-	appendStringInfoString(&ex, u.explain.data);
-	if (u.nanomalies > 0)
+	else if (u.nanomalies > 0 || u.nconfirmed > 0)
+		appendStringInfo(&why, "%s; %s: %s", u.explain.data, u.anomalies.data,
+						 u.nanomalies > 0 ? "the readings wait for engineering (leasemgr.decide_anomaly): "
+						 "a true-up follows if the anomaly is dismissed"
+						 : "the readings were confirmed wrong: the estimate is final");
+	else if (u.negatives > 0)
 	{
-		appendStringInfo(&ex, "; %s open: billed once engineering decides (leasemgr.decide_anomaly)", u.anomalies.data);
+		appendStringInfo(&ex, "%s; a reading went back without a rollover: billed once the wrong reading is voided or the meter's replacement is recorded",
+						 u.explain.data);
 		line->explain = ex.data;
 		return;
-	}
-	if (u.negatives > 0)
-	{
-		appendStringInfoString(&ex, "; a reading went back without a rollover: billed once the wrong reading is voided or the meter's replacement is recorded");
-		line->explain = ex.data;
-		return;
-	}
-	if (ch->ntou > 0)
-	{
-		appendStringInfoString(&ex, "; ");
-		for (k = 0; k < ch->ntou; k++)
-		{
-			num = lm_num_add(num, lm_num_mul(qty_num(u.reg_qty[k]), ch->tou_rates[k]));
-			appendStringInfo(&ex, "%s%s %s %s x %s", k > 0 ? " + " : "", ch->tou_registers[k],
-							 lm_qty_text(u.reg_qty[k]), unit, num_text(ch->tou_rates[k]));
-		}
-	}
-	else if (ch->ntiers > 0)
-	{
-		Numeric		total = qty_num(u.total);
-		Numeric		lower = lm_num(0);
-
-		appendStringInfo(&ex, "; %s %s in blocks: ", lm_qty_text(u.total), unit);
-		for (k = 0; k <= ch->ntiers && lm_num_cmp(total, lower) > 0; k++)
-		{
-			Numeric		upper = k < ch->ntiers ? ch->tiers[k] : NULL;
-			Numeric		rate = k == 0 ? ch->rate : ch->tier_rates[k - 1];
-			Numeric		block = upper != NULL && lm_num_cmp(total, upper) > 0 ? lm_num_sub(upper, lower)
-				: lm_num_sub(total, lower);
-
-			num = lm_num_add(num, lm_num_mul(block, rate));
-			appendStringInfo(&ex, "%s%s x %s", k > 0 ? " + " : "",
-							 lm_qty_text(DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(lm_num_mul(block, lm_num(1000)))))),
-							 num_text(rate));
-			if (upper == NULL)
-				break;
-			lower = upper;
-		}
-		if (k == 0)
-			appendStringInfoString(&ex, "none");
 	}
 	else
 	{
-		num = lm_num_mul(qty_num(u.total), ch->rate);
-		appendStringInfo(&ex, "; %s %s x %s CNY/%s", lm_qty_text(u.total), unit, num_text(ch->rate), unit);
+		appendStringInfoString(&ex, u.explain.data);
+		line->amount = price_usage(ch, &u, &ex);
+		line->explain = ex.data;
+		return;
 	}
-	line->amount = lm_money_round(num, lm_num(1));
-	appendStringInfo(&ex, " = %s", lm_money_text(line->amount));
+
+	/* the fallback */
+	if (!lm_estimate_usage(c->id, ch->meter_kind, seg->start, seg->end, ch->ntou, ch->tou_registers, &est))
+	{
+		appendStringInfo(&ex, "%s; not estimated (%s): billed once the real figure is known", why.data, est.explain.data);
+		line->explain = ex.data;
+		return;
+	}
+	appendStringInfo(&ex, "estimated: %s; %s", why.data, est.explain.data);
+	line->amount = price_usage(ch, &est, &ex);
+	line->estimated = true;
 	line->explain = ex.data;
+}
+
+bool
+lm_metered_true_up(LmContractTerms *c, LmCharge *ch, DateADT start, DateADT end, Numeric *amount, char **explain)
+{
+	LmUsage		u;
+	StringInfoData ex;
+
+	lm_metered_usage(c->id, ch->meter_kind, start, end, ch->ntou, ch->tou_registers, &u);
+	if (!u.complete || u.negatives > 0 || u.nanomalies > 0 || u.nconfirmed > 0)
+		return false;
+	initStringInfo(&ex);
+	appendStringInfoString(&ex, u.explain.data);
+	*amount = price_usage(ch, &u, &ex);
+	*explain = ex.data;
+	return true;
 }
 
 /* One segment: its amount, exact until the single rounding, and its explanation. */
@@ -676,6 +757,7 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	line->bill_month = p->bill_month;
 	line->due_on = p->due_on;
 	line->amount = NULL;
+	line->estimated = false;
 	line->nmissing = 0;
 	line->missing = NULL;
 	if (ch->basis == LM_BASIS_METERED)

@@ -111,6 +111,7 @@ typedef struct LmLine
 	DateADT		due_on;
 	Numeric		amount;
 	bool		period_held;	/* a segment of its period (this one or another) has no amount */
+	bool		estimated;		/* metered, billed at the fallback estimate: trued up later */
 	char	   *explain;
 	int			nmissing;		/* metered, held: the meters whose readings are missing */
 	int64	   *missing;
@@ -155,6 +156,14 @@ typedef bool (*LmLineSink) (void *arg, LmContractTerms *c, const LmLine *line);
 
 /* One contract's terms with its charges and free rent; false when it is not visible. In SPI. */
 extern bool lm_load_contract(int64 contract_id, LmContractTerms *c);
+
+/*
+ * The real figure of an estimated metered line's days, for its true-up: false while the
+ * readings still cannot be billed as they are (missing, a negative step, an open anomaly) or
+ * never will be (a confirmed anomaly: the estimate is final). Inside SPI.
+ */
+extern bool lm_metered_true_up(LmContractTerms *c, LmCharge *ch, DateADT start, DateADT end,
+							   Numeric *amount, char **explain);
 
 /* Wait for the park's bill run in progress, and keep the next one waiting (bill_run.c). */
 extern bool lm_lock_bill_runs(int64 park_id);

@@ -312,37 +312,41 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 }
 
 /*
- * The open anomalies that make the days' readings doubtful: a spike, a step backwards or a
- * day beyond the meter's bound on one of the contract's meters of the kind. Until engineering
- * decides, the consumption is not billed.
+ * The anomalies that make the days' readings doubtful: a spike, a step backwards or a day
+ * beyond the meter's bound on one of the meters measured. Open ones wait for engineering;
+ * confirmed ones say the readings were wrong. Either way the readings are not billed as they
+ * are: the line is estimated (billing.c).
  */
 static void
-open_anomalies(int64 contract_id, const char *kind, TimestampTz from, TimestampTz to, LmUsage *u)
+doubtful_anomalies(bool by_unit, int64 id, const char *kind, TimestampTz from, TimestampTz to, LmUsage *u)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		args[4];
 	uint64		i;
 
 	initStringInfo(&u->anomalies);
-	if (plan == NULL)
+	if (plans[by_unit] == NULL)
 	{
 		Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plan = lm_keep_plan("SELECT a.id, a.kind, m.code, pg_catalog.lower(a.during) FROM leasemgr.anomaly a "
+		plans[by_unit] = lm_keep_plan(psprintf(
+							"SELECT a.id, a.kind, m.code, pg_catalog.lower(a.during), a.state FROM leasemgr.anomaly a "
 							"JOIN leasemgr.meter m ON m.id OPERATOR(pg_catalog.=) a.meter_id "
-							"JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 AND m.kind OPERATOR(pg_catalog.=) $2 "
-							"AND a.state OPERATOR(pg_catalog.=) 'open' "
+							"%s AND m.kind OPERATOR(pg_catalog.=) $2 "
+							"AND a.state OPERATOR(pg_catalog.<>) 'dismissed' "
 							"AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "
 							"AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange($3, $4) ORDER BY a.id",
+							by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
+							: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
+							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1"),
 							4, argtypes);
 	}
-	args[0] = Int64GetDatum(contract_id);
+	args[0] = Int64GetDatum(id);
 	args[1] = CStringGetTextDatum(kind);
 	args[2] = TimestampTzGetDatum(from);
 	args[3] = TimestampTzGetDatum(to);
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans[by_unit], args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "anomaly query failed");
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
@@ -350,20 +354,26 @@ open_anomalies(int64 contract_id, const char *kind, TimestampTz from, TimestampT
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		isnull;
+		bool		open = strcmp(SPI_getvalue(t, d, 5), "open") == 0;
 
-		appendStringInfo(&u->anomalies, "%sanomaly %s (%s on %s from %s)", i > 0 ? ", " : "",
+		appendStringInfo(&u->anomalies, "%sanomaly %s (%s on %s from %s, %s)", i > 0 ? ", " : "",
 						 SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3),
-						 moment_text(DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull))));
+						 moment_text(DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull))),
+						 open ? "open" : "confirmed");
+		if (open)
+			u->nanomalies++;
+		else
+			u->nconfirmed++;
 	}
-	u->nanomalies = (int) SPI_processed;
 	SPI_freetuptable(SPI_tuptable);
 }
 
-void
-lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, int ntou, char **tou_regs,
-				 LmUsage *u)
+/* The consumption of the meters of a contract's units, or of one unit. */
+static void
+metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to, int ntou, char **tou_regs,
+			  LmUsage *u)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	MemoryContext cxt = CurrentMemoryContext;
 	TimestampTz from_t = lm_local_midnight(from);
 	TimestampTz to_t = lm_local_midnight(to + 1);
@@ -376,22 +386,26 @@ lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, 
 	initStringInfo(&u->explain);
 	u->nregs = ntou;
 	u->reg_qty = palloc0(sizeof(int64) * Max(ntou, 1));
-	if (plan == NULL)
+	if (plans[by_unit] == NULL)
 	{
 		Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plan = lm_keep_plan("SELECT " METER_COLUMNS " FROM leasemgr.meter m "
-							"JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 AND m.kind OPERATOR(pg_catalog.=) $2 "
+		plans[by_unit] = lm_keep_plan(psprintf(
+							"SELECT " METER_COLUMNS " FROM leasemgr.meter m %s "
+							"AND m.kind OPERATOR(pg_catalog.=) $2 "
 							"AND m.installed_at OPERATOR(pg_catalog.<) $4 "
 							"AND (m.removed_at IS NULL OR m.removed_at OPERATOR(pg_catalog.>) $3) "
-							"ORDER BY m.code, m.id", 4, argtypes);
+							"ORDER BY m.code, m.id",
+							by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
+							: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
+							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1"),
+							4, argtypes);
 	}
-	args[0] = Int64GetDatum(contract_id);
+	args[0] = Int64GetDatum(id);
 	args[1] = CStringGetTextDatum(kind);
 	args[2] = TimestampTzGetDatum(from_t);
 	args[3] = TimestampTzGetDatum(to_t);
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans[by_unit], args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "meter query failed");
 	MemoryContextSwitchTo(cxt);
 	u->nmeters = (int) SPI_processed;
@@ -444,7 +458,21 @@ lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, 
 			u->missing[u->nmissing++] = m->id;
 	}
 	u->complete = u->nmeters > 0 && u->nmissing == 0;
-	open_anomalies(contract_id, kind, from_t, to_t, u);
+	doubtful_anomalies(by_unit, id, kind, from_t, to_t, u);
+}
+
+void
+lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to, int ntou, char **tou_regs,
+				 LmUsage *u)
+{
+	metered_usage(false, contract_id, kind, from, to, ntou, tou_regs, u);
+}
+
+void
+lm_unit_usage(int64 unit_id, const char *kind, DateADT from, DateADT to, int ntou, char **tou_regs,
+			  LmUsage *u)
+{
+	metered_usage(true, unit_id, kind, from, to, ntou, tou_regs, u);
 }
 
 /*

@@ -23,7 +23,8 @@ typedef struct LmUsage
 	int64	   *missing;
 	int			negatives;		/* negative steps among the readings used */
 	int			nanomalies;		/* open spike, negative or bounds anomalies in the days */
-	StringInfoData anomalies;	/* "anomaly 17 (spike on E-0301 from 2027-03-04 00:00)" */
+	int			nconfirmed;		/* confirmed ones: the readings were wrong */
+	StringInfoData anomalies;	/* "anomaly 17 (spike on E-0301 from 2027-03-04 00:00, open)" */
 	StringInfoData explain;		/* one clause per meter register */
 } LmUsage;
 
@@ -40,5 +41,18 @@ extern char *lm_qty_text(int64 thousandths);
  */
 extern void lm_metered_usage(int64 contract_id, const char *kind, DateADT from, DateADT to,
 							 int ntou, char **tou_regs, LmUsage *u);
+
+/* The same for one unit's meters of kind (the fallback estimate's floor figures). */
+extern void lm_unit_usage(int64 unit_id, const char *kind, DateADT from, DateADT to,
+						  int ntou, char **tou_regs, LmUsage *u);
+
+/*
+ * The fallback estimate of a contract's consumption of kind over from..to (docs/metering.md):
+ * the quantities the charge prices (total, or the time-of-use registers) in *est, with the
+ * calculation in est->explain. false when there is nothing to estimate from (the reason in
+ * est->explain). Inside SPI. (estimate.c)
+ */
+extern bool lm_estimate_usage(int64 contract_id, const char *kind, DateADT from, DateADT to,
+							  int ntou, char **tou_regs, LmUsage *est);
 
 #endif							/* LEASEMGR_METER_H */

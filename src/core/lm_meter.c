@@ -501,3 +501,40 @@ lm_largest_remainder(int64_t total_cents, const int64_t *weights, int n, int64_t
 			shares[i] = (int64_t) (0 - (uint64_t) shares[i]);	/* 2^63 -> INT64_MIN */
 	return true;
 }
+
+/* num / den for num >= 0, den > 0, rounded half away from zero; false beyond int64. */
+static bool
+div_half_away(lm_uint128 num, lm_uint128 den, int64_t *out)
+{
+	lm_uint128	q = num / den;
+
+	if ((num % den) * 2 >= den)
+		q++;
+	if (q > (lm_uint128) INT64_MAX)
+		return false;
+	*out = (int64_t) q;
+	return true;
+}
+
+/* Products of three factors below 2^62 each would overflow 128 bits: real data stays far below. */
+#define LM_FACTOR_MAX ((int64_t) 1 << 40)
+
+bool
+lm_fallback_estimate(int64_t floor_qty, int64_t floor_area, int64_t area, int64_t ratio, int64_t *est)
+{
+	if (floor_qty < 0 || floor_area <= 0 || area <= 0 || ratio < 0 ||
+		floor_qty > (int64_t) 1 << 52 || area > LM_FACTOR_MAX || ratio > LM_FACTOR_MAX)
+		return false;
+	return div_half_away((lm_uint128) floor_qty * (uint64_t) area * (uint64_t) ratio,
+						 (lm_uint128) floor_area * 10000, est);
+}
+
+bool
+lm_floor_ratio(int64_t real, int64_t floor_qty, int64_t floor_area, int64_t area, int64_t *ratio)
+{
+	if (real < 0 || floor_qty <= 0 || floor_area <= 0 || area <= 0 ||
+		real > (int64_t) 1 << 52 || floor_area > LM_FACTOR_MAX || area > LM_FACTOR_MAX)
+		return false;
+	return div_half_away((lm_uint128) real * (uint64_t) floor_area * 10000,
+						 (lm_uint128) floor_qty * (uint64_t) area, ratio);
+}

@@ -171,4 +171,26 @@ extern void lm_detect_readings(const LmDetectParams *p, const LmReading *r, cons
 extern bool lm_largest_remainder(int64_t total_cents, const int64_t *weights, int n,
 								 int64_t *shares);
 
+/*
+ * The fallback estimate of docs/metering.md: a tenant's consumption when its own readings
+ * cannot be billed, from the floor's units that have real figures.
+ *   floor_qty   their consumption (thousandths), >= 0
+ *   floor_area  their area (hundredths of m2), > 0
+ *   area        the tenant's metered area (hundredths of m2), > 0
+ *   ratio       the tenant's own ratio to the floor average (ten-thousandths), >= 0
+ * *est = floor_qty / floor_area x area x ratio / 10000, rounded half away from zero to the
+ * thousandth, once. Returns false on an argument out of range or a result beyond int64.
+ */
+extern bool lm_fallback_estimate(int64_t floor_qty, int64_t floor_area, int64_t area,
+								 int64_t ratio, int64_t *est);
+
+/*
+ * A tenant's ratio to its floor in a month with real figures: real / (floor_qty / floor_area x
+ * area), in ten-thousandths, rounded half away from zero (1.0000 = 10000). Same units as
+ * above; returns false when floor_qty or area is 0, an argument is negative or the ratio
+ * does not fit.
+ */
+extern bool lm_floor_ratio(int64_t real, int64_t floor_qty, int64_t floor_area, int64_t area,
+						   int64_t *ratio);
+
 #endif							/* LM_METER_H */

@@ -1226,6 +1226,41 @@ remainder_generated(void)
 	ok(bad_ref == 0, "each split agrees with a sort by remainder, ties to the lower index (%d wrong)", bad_ref);
 }
 
+static void
+fallback_estimate(void)
+{
+	int64_t		e = -1,
+				r = -1;
+
+	/*
+	 * Floor: 4,500.000 kWh over 450.00 m2 = 10 kWh/m2; tenant 120.00 m2 at ratio 1.1500:
+	 * 10 x 120 x 1.15 = 1,380.000 kWh
+	 */
+	ok(lm_fallback_estimate(4500000, 45000, 12000, 11500, &e) && e == 1380000,
+	   "4,500 kWh / 450 m2 x 120 m2 x 1.1500 = 1,380.000 kWh (got %lld)", (long long) e);
+	/* 1,000.000 / 300.00 m2 x 100.00 m2 x 1.0000 = 333.3333... -> 333.333 */
+	ok(lm_fallback_estimate(1000000, 30000, 10000, 10000, &e) && e == 333333,
+	   "1,000 kWh / 300 m2 x 100 m2 = 333.333 kWh (rounded down at .3)");
+	/* 2,000.000 / 300 x 100 = 666.6666... -> 666.667 */
+	ok(lm_fallback_estimate(2000000, 30000, 10000, 10000, &e) && e == 666667,
+	   "2,000 kWh / 300 m2 x 100 m2 = 666.667 kWh (rounded up at .6)");
+	/* 0.001 x 1/2 = 0.0005 -> half away from zero: 0.001 */
+	ok(lm_fallback_estimate(1, 200, 100, 10000, &e) && e == 1, "0.0005 rounds half away to 0.001");
+	ok(!lm_fallback_estimate(1000, 0, 100, 10000, &e), "no floor area: no estimate");
+	ok(!lm_fallback_estimate(1000, 100, 100, -1, &e), "a negative ratio is refused");
+	ok(lm_fallback_estimate(0, 100, 100, 10000, &e) && e == 0, "a floor that used nothing estimates 0");
+
+	/*
+	 * Month with real figures: tenant 1,100.000 kWh on 100.00 m2; floor 3,000.000 kWh over
+	 * 300.00 m2 = 10 kWh/m2, so 1,000 expected: ratio 1.1000
+	 */
+	ok(lm_floor_ratio(1100000, 3000000, 30000, 10000, &r) && r == 11000, "1,100 / (3,000 / 300 x 100) = 1.1000");
+	/* 1,000 / (3,000 / 300 x 70) = 1,000 / 700 = 1.428571... -> 1.4286 */
+	ok(lm_floor_ratio(1000000, 3000000, 30000, 7000, &r) && r == 14286, "1,000 / 700 = 1.4286");
+	ok(!lm_floor_ratio(1000, 0, 100, 100, &r), "a floor that used nothing gives no ratio");
+	ok(lm_floor_ratio(0, 1000, 100, 100, &r) && r == 0, "a tenant that used nothing has ratio 0");
+}
+
 int
 main(void)
 {
@@ -1250,5 +1285,6 @@ main(void)
 	reading_anomalies();
 	remainder_hand();
 	remainder_generated();
+	fallback_estimate();
 	return done_testing();
 }

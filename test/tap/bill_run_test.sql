@@ -157,7 +157,7 @@ SELECT is((SELECT state FROM leasemgr.bill WHERE id = :bill_id), 'open', 'an unp
 SELECT throws_ok(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start,
                           period_end, amount, explain) SELECT park_id, bill_id, contract_id, charge_id, kind, period_start + 400,
                           period_end + 400, amount, explain FROM leasemgr.bill_line WHERE bill_id = %s AND kind = 'rent'
-                          AND line_type = 'charge'$$, :bill_id), 'LM010', 'charge lines are written by the bill run only',
+                          AND line_type = 'charge'$$, :bill_id), 'LM010', 'charge and allocation lines are written by the bill run only',
   'a charge line written by hand is refused (it would mark a period billed for good)');
 SELECT throws_ok(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end,
                           amount, explain, line_type) VALUES (%s, %s, %s, 'rent', '2025-09-01', '2025-09-30', 5, 'x', 'adjustment')$$,

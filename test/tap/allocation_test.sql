@@ -1,0 +1,153 @@
+-- Shared-cost allocation (the fee mapping matrix): each method with its remainder cents, the
+-- unmetered remainder of a parent meter, vacancy to the landlord, the freeze of an open
+-- anomaly, the tenant's statement without other tenants, and the shares billed once.
+-- Every figure is worked out by hand beside its assertion.
+BEGIN;
+SELECT plan(28);
+SET LOCAL TimeZone = 'Asia/Shanghai';
+SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
+
+SELECT th.park('AL') AS park \gset
+SELECT id AS bldg FROM leasemgr.building WHERE park_id = :park \gset
+SELECT th.unit(:park, 'A1', 100) AS a1 \gset
+SELECT th.unit(:park, 'A2', 50) AS a2 \gset
+-- A3 stays vacant all March.
+SELECT th.unit(:park, 'A3', 50) AS a3 \gset
+SELECT th.draft(:park, 'AL-C1', ARRAY[:a1], '2026-01-01', '2026-12-31') AS c1 \gset
+SELECT th.draft(:park, 'AL-C2', ARRAY[:a2], '2026-01-01', '2026-12-31') AS c2 \gset
+SELECT th.walk(:c1, 'active'), th.walk(:c2, 'active');
+
+-- The central AC: a main meter and a sub-meter per unit.
+INSERT INTO leasemgr.meter (park_id, code, kind, digits, installed_at)
+VALUES (:park, 'AC-MAIN', 'ac', 8, '2026-01-01 00:00+08') RETURNING id AS main \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, parent_id, kind, digits, installed_at)
+VALUES (:park, 'AC-1', :a1, :main, 'ac', 8, '2026-01-01 00:00+08'),
+       (:park, 'AC-2', :a2, :main, 'ac', 8, '2026-01-01 00:00+08'),
+       (:park, 'AC-3', :a3, :main, 'ac', 8, '2026-01-01 00:00+08');
+-- March: main 1,000 kWh; AC-1 500, AC-2 300, AC-3 100: measured 900, unmetered 100.
+SELECT leasemgr.record_reading(m.id, '2026-03-01 00:00+08', 0, 'iot'),
+       leasemgr.record_reading(m.id, '2026-04-01 00:00+08', v, 'iot')
+  FROM (VALUES ('AC-MAIN', 1000), ('AC-1', 500), ('AC-2', 300), ('AC-3', 100)) x(code, v)
+  JOIN leasemgr.meter m ON m.code = x.code AND m.park_id = :park;
+
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_meter_id, rate, fee_kind, method, scope,
+                                      scope_building_id, scope_floor, remainder_method, valid_from)
+VALUES (:park, 'Central AC', :main, 0.7000, 'ac', 'by_submeter', 'floor', :bldg, 1, 'by_area', '2026-01-01')
+RETURNING id AS r_ac \gset
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_amount, fee_kind, method, valid_from)
+VALUES (:park, 'Common areas', 100.01, 'property_fee', 'by_area', '2026-01-01') RETURNING id AS r_area \gset
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_amount, fee_kind, method, valid_from)
+VALUES (:park, 'Lift', 90.00, 'service', 'fixed_share', '2026-01-01') RETURNING id AS r_fixed \gset
+INSERT INTO leasemgr.allocation_fixed_share (park_id, rule_id, contract_id, percent)
+VALUES (:park, :r_fixed, :c1, 60), (:park, :r_fixed, :c2, 30);
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_amount, fee_kind, method, valid_from)
+VALUES (:park, 'Canteen', 10.00, 'service', 'by_headcount', '2026-01-01') RETURNING id AS r_heads \gset
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_amount, fee_kind, method, valid_from)
+VALUES (:park, 'Fresh air', 20.00, 'utility', 'by_equipment_power', '2026-01-01') RETURNING id AS r_kw \gset
+INSERT INTO leasemgr.unit_allocation_basis (unit_id, park_id, power_kw, headcount)
+VALUES (:a1, :park, 7.5, 3), (:a2, :park, 2.5, 0), (:a3, :park, NULL, 2);
+
+-- ---- bad rules and bad shares -------------------------------------------------------------------
+SELECT th.refuses(format($$INSERT INTO leasemgr.allocation_rule (park_id, name, pool_meter_id, rate, pool_amount,
+    fee_kind, method, valid_from) VALUES (%s, 'Two pools', %s, 1, 5, 'ac', 'by_area', '2026-01-01')$$, :park, :main),
+  'LM018', 'invalid allocation rule "Two pools"',
+  'A rule has one pool: a shared meter (pool_meter_id with a rate) or a fixed amount (pool_amount), not both and not neither.',
+  'See docs/metering.md, "Shared-cost allocation": one pool, a method, a scope.', 'a rule with two pools');
+SELECT throws_ok(format($$INSERT INTO leasemgr.allocation_rule (park_id, name, pool_meter_id, rate, fee_kind, method,
+    valid_from) SELECT %s, 'Leaf', id, 1, 'ac', 'by_submeter', '2026-01-01' FROM leasemgr.meter WHERE code = 'AC-1'$$, :park),
+  'LM018', 'invalid allocation rule "Leaf"', 'a by_submeter rule on a meter without sub-meters');
+SELECT throws_ok(format($$SELECT * FROM leasemgr.allocate(%s, '2026-03-01')$$, :park),
+  'LM018', 'the fixed shares of allocation rule "Lift" do not add up to 100%', 'fixed shares adding up to 90% are refused');
+SELECT is((SELECT count(*)::int FROM leasemgr.allocation_share), 0, '... and nothing is written');
+UPDATE leasemgr.allocation_fixed_share SET percent = 40 WHERE contract_id = :c2;
+SELECT throws_ok(format($$SELECT * FROM leasemgr.allocate(%s, '2026-12-01')$$, :park),
+  'LM011', 'cannot allocate 2026-12 yet', 'a month not over yet cannot be allocated');
+
+-- ---- an open anomaly freezes the split ------------------------------------------------------------
+INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, baseline, ratio)
+SELECT :park, id, 'total', 'spike', tstzrange('2026-03-10 00:00+08', '2026-03-11 00:00+08'), 60, 15, 4.00
+  FROM leasemgr.meter WHERE code = 'AC-1' RETURNING id AS spike \gset
+SELECT is(state, 'held', 'an open spike on a sub-meter holds the AC split')
+  FROM leasemgr.allocate(:park, '2026-03-01') WHERE rule_id = :r_ac;
+SELECT is((SELECT count(*)::int FROM leasemgr.allocation_share WHERE rule_id = :r_ac), 0, '... nothing written for it');
+SELECT leasemgr.decide_anomaly(:spike, 'dismissed', 'real: a server room test');
+
+CREATE TEMP TABLE res AS SELECT * FROM leasemgr.allocate(:park, '2026-03-01');
+
+-- ---- by_submeter with the remainder split by area ----------------------------------------------
+-- Pool 1,000 kWh x 0.7000 = 700.00. Measured 900 of 1,000: largest remainder of 700.00 by 900:100
+-- = 630.00 and 70.00. 630.00 by sub-meter 500:300:100 = 350.00, 210.00 and the vacant A3's 70.00
+-- to the landlord.
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s AND part = 'pool' ORDER BY contract_id NULLS LAST$$, :r_ac),
+  format($$VALUES (%s::bigint, 350.00::numeric), (%s, 210.00), (NULL, 70.00)$$, :c1, :c2),
+  'AC by sub-meter: 630.00 x 500/900 = 350.00, x 300/900 = 210.00, the vacant unit''s 70.00 to the landlord');
+-- The remainder 70.00 by area x days on floor 1: C1 100 x 31 = 3,100, C2 50 x 31 = 1,550, vacant
+-- A3 50 x 31 = 1,550: 35.00, 17.50, 17.50 (landlord).
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s AND part = 'remainder' ORDER BY contract_id NULLS LAST$$, :r_ac),
+  format($$VALUES (%s::bigint, 35.00::numeric), (%s, 17.50), (NULL, 17.50)$$, :c1, :c2),
+  'the unmetered 70.00 by area: 35.00, 17.50, and the vacant unit''s 17.50 to the landlord');
+SELECT is((SELECT sum(amount) FROM res WHERE rule_id = :r_ac), 700.00, 'the AC shares add up to the pool: 700.00');
+
+-- ---- by_area with a remainder cent ----------------------------------------------------------------
+-- 100.01 by 3,100 : 1,550 : 1,550 = 50.005, 25.0025, 25.0025: floors 50.00 + 25.00 + 25.00 = 100.00;
+-- the cent left goes to the largest remainder (0.5 cent, C1): 50.01, 25.00, 25.00.
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s ORDER BY contract_id NULLS LAST$$, :r_area),
+  format($$VALUES (%s::bigint, 50.01::numeric), (%s, 25.00), (NULL, 25.00)$$, :c1, :c2),
+  'by area: 100.01 split 50.01 / 25.00 / 25.00 (landlord), the cent to the largest remainder');
+-- ---- fixed_share, by_headcount, by_equipment_power ------------------------------------------------
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s ORDER BY contract_id NULLS LAST$$, :r_fixed),
+  format($$VALUES (%s::bigint, 54.00::numeric), (%s, 36.00)$$, :c1, :c2), 'fixed shares: 90.00 x 60% = 54.00, x 40% = 36.00');
+-- Heads x days: C1 3 x 31 = 93, C2 0, vacant A3 2 x 31 = 62: 10.00 x 93/155 = 6.00, landlord 4.00.
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s ORDER BY contract_id NULLS LAST$$, :r_heads),
+  format($$VALUES (%s::bigint, 6.00::numeric), (%s, 0.00), (NULL, 4.00)$$, :c1, :c2),
+  'by headcount: 6.00, 0.00, and the vacant unit''s declared heads to the landlord: 4.00');
+-- kW x days: 7.5 x 31 and 2.5 x 31: 20.00 x 3/4 = 15.00, x 1/4 = 5.00; A3 declares no power.
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s ORDER BY contract_id NULLS LAST$$, :r_kw),
+  format($$VALUES (%s::bigint, 15.00::numeric), (%s, 5.00)$$, :c1, :c2), 'by equipment power: 15.00 and 5.00');
+SELECT matches((SELECT explain FROM res WHERE rule_id = :r_ac AND part = 'pool' AND contract_id = :c1),
+  '^Central AC 2026-03 \(by_submeter\): pool AC-MAIN 0\.000 \(read 2026-03-01 00:00\) -> 1,000\.000 \(read 2026-04-01 00:00\) = 1,000\.000 x 0\.7000 CNY = 700\.00 CNY; the sub-meters measured 900 of 1000 kWh: 630\.00 CNY of it; sub-meter AC-1 500: 500 kWh of 900 kWh among 3 parties \(the landlord''s vacant part included\) -> 630\.00 x 500 / 900 = 350\.00 \(to the cent by largest remainder: the shares add up to the pool\)$',
+  'each share says how it was computed');
+
+-- ---- the tenant's statement -----------------------------------------------------------------------
+SELECT is((SELECT count(*)::int FROM leasemgr.allocation_statement(:c1, '2026-03-15')), 6,
+          'C1''s statement: six shares (AC pool and remainder, common areas, lift, canteen, fresh air)');
+SELECT is((SELECT your_basis || '/' || basis_total || ' ' || basis_unit || ' ' || parties FROM leasemgr.allocation_statement(:c1, '2026-03-01')
+            WHERE rule_name = 'Common areas'), '3100.0000/6200.0000 m2 x days 3',
+          '... with its basis, everyone''s total and the number of parties');
+SELECT ok(NOT EXISTS (SELECT FROM leasemgr.allocation_statement(:c1, '2026-03-01') s
+                       WHERE s.explain ~ 'AL-C2|A2 |Tenant'),
+          '... and no other tenant''s contract, unit or name');
+
+-- ---- billed once, then final -------------------------------------------------------------------------
+-- C1's shares: 350.00 + 35.00 + 50.01 + 54.00 + 6.00 + 15.00 = 510.01.
+SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'the April run bills March''s shares');
+SELECT is((SELECT sum(amount) FROM leasemgr.bill_line WHERE contract_id = :c1 AND line_type = 'allocation'), 510.01,
+          'C1 is billed its six shares: 510.01');
+SELECT is((SELECT kind FROM leasemgr.bill_line l JOIN leasemgr.allocation_share s ON s.id = l.allocation_share_id
+            WHERE s.rule_id = :r_ac AND s.contract_id = :c1 AND s.part = 'pool'), 'ac', '... as lines of the rule''s fee kind');
+SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE line_type = 'allocation' AND contract_id IS NULL), 0,
+          'the landlord''s shares are never billed');
+SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'a second run ...');
+SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE line_type = 'allocation'), 12, '... bills no share twice (6 + 6 lines)');
+SELECT is((SELECT count(*)::int FROM leasemgr.allocate(:park, '2026-03-01') WHERE state = 'billed'), 16,
+          'allocating a billed month again changes nothing: every share shows as billed');
+SELECT throws_ok(format($$DELETE FROM leasemgr.allocation_share WHERE contract_id = %s$$, :c1), 'LM010', NULL,
+                 'a billed share cannot be deleted');
+
+-- ---- a rule's spike ratio overrides the park's for its pool's meters -------------------------------
+-- AC-4, a sub-meter of the pool used in January and February only: 10 kWh a day, 31 on 02-05.
+-- 31 / 10 = 3.1: a spike at the park's 3.00, none at the rule's 4.00.
+INSERT INTO leasemgr.meter (park_id, code, parent_id, kind, digits, installed_at)
+VALUES (:park, 'AC-4', :main, 'ac', 8, '2026-01-01 00:00+08') RETURNING id AS ac4 \gset
+SELECT count(leasemgr.record_reading(:ac4, '2026-01-01 00:00+08'::timestamptz + i * interval '1 day',
+                                     10 * i + CASE WHEN i >= 36 THEN 21 ELSE 0 END, 'iot'))
+  FROM generate_series(0, 36) i;
+UPDATE leasemgr.allocation_rule SET spike_ratio = 4.00 WHERE id = :r_ac;
+SELECT is((SELECT opened FROM leasemgr.detect_anomalies(:park, '2026-02-01 00:00+08', '2026-02-07 00:00+08') WHERE kind = 'spike'),
+          0, 'with the rule''s spike ratio 4.00, 3.1 times the baseline is no spike');
+UPDATE leasemgr.allocation_rule SET spike_ratio = NULL WHERE id = :r_ac;
+SELECT is((SELECT opened FROM leasemgr.detect_anomalies(:park, '2026-02-01 00:00+08', '2026-02-07 00:00+08') WHERE kind = 'spike'),
+          1, 'with the park''s 3.00 it is');
+
+SELECT * FROM finish();
+ROLLBACK;
