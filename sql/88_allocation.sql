@@ -372,6 +372,11 @@ BEGIN
       DETAIL = pg_catalog.format('Today is %s: the month has not ended.', leasemgr.business_date()),
       HINT = 'Allocate a month once it is over and its meters are read.';
   END IF;
+  -- Take turns with the park's bill runs (the lock lm_lock_bill_runs takes): a run reads the
+  -- unbilled shares once, and must not see them replaced under it; allocate must see what a
+  -- run it waited for has billed (plpgsql takes a new snapshot per statement).
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('leasemgr.bill_run'),
+                                           (allocate.park_id OPERATOR(pg_catalog.%) 2147483647)::integer);
   v_from := v_month::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
   v_to := v_next::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
 
