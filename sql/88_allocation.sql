@@ -94,13 +94,14 @@ CREATE TABLE leasemgr.allocation_share (
   rule_id     bigint NOT NULL,
   month       date NOT NULL CHECK (pg_catalog.date_trunc('month', month)::date OPERATOR(pg_catalog.=) month),
   contract_id bigint,
-  part        text NOT NULL CHECK (part IN ('pool', 'remainder')),
+  part        text NOT NULL CHECK (part IN ('pool', 'remainder', 'true_up')),
   basis       numeric(20,4) NOT NULL CHECK (basis >= 0),
   basis_total numeric(20,4) NOT NULL CHECK (basis_total >= basis),
   basis_unit  text NOT NULL,
   parties     integer NOT NULL CHECK (parties >= 1),
   pool_amount numeric(16,2) NOT NULL,
   amount      numeric(16,2) NOT NULL,
+  estimated   boolean NOT NULL DEFAULT false,
   explain     text NOT NULL CHECK (pg_catalog.btrim(explain) <> ''),
   computed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   computed_by text NOT NULL DEFAULT leasemgr.current_actor(),
@@ -118,7 +119,8 @@ COMMENT ON COLUMN leasemgr.allocation_share.month IS 'The month allocated (its f
 COMMENT ON COLUMN leasemgr.allocation_share.computed_at IS 'When leasemgr.allocate computed it.';
 COMMENT ON COLUMN leasemgr.allocation_share.computed_by IS 'Who ran leasemgr.allocate.';
 COMMENT ON COLUMN leasemgr.allocation_share.contract_id IS 'The contract that pays the share; NULL: the landlord (vacancy, and losses booked to the landlord).';
-COMMENT ON COLUMN leasemgr.allocation_share.part IS 'pool: the split of the pool; remainder: the split of the part of a by_submeter pool that no sub-meter measured.';
+COMMENT ON COLUMN leasemgr.allocation_share.part IS 'pool: the split of the pool; remainder: the split of the part of a by_submeter pool that no sub-meter measured; true_up: the difference between the real split and a billed estimate, once the real figures are known.';
+COMMENT ON COLUMN leasemgr.allocation_share.estimated IS 'The split counted a sub-meter at its fallback estimate (an anomaly, or readings missing under estimate_missing); trued up once the real figures are known, unless a confirmed anomaly makes the estimate final.';
 COMMENT ON COLUMN leasemgr.allocation_share.basis IS 'The party''s basis: kWh (sub-meters), m2 x days, kW x days, heads x days or percent x days.';
 COMMENT ON COLUMN leasemgr.allocation_share.basis_total IS 'Everyone''s basis together, the landlord''s included: the share is amount = pool x basis / basis_total, to the cent by largest remainder.';
 COMMENT ON COLUMN leasemgr.allocation_share.basis_unit IS 'The unit of basis and basis_total.';
@@ -217,6 +219,13 @@ CREATE FUNCTION leasemgr.largest_remainder(total numeric, weights numeric[]) RET
 COMMENT ON FUNCTION leasemgr.largest_remainder(numeric, numeric[]) IS
   'Splits total (CNY, to the cent) in proportion to weights: every share floored to the cent, then the cents left one each to the largest remainders, ties to the earlier weight. The shares add up to total exactly. Order the parties as the tie rule should favour them (allocate: contracts by id, the landlord last).';
 
+CREATE FUNCTION leasemgr.estimated_consumption(contract_id bigint, kind text, from_day date, to_day date,
+                                               OUT quantity numeric, OUT explain text)
+  AS 'MODULE_PATHNAME', 'estimated_consumption'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION leasemgr.estimated_consumption(bigint, text, date, date) IS
+  'The fallback estimate of a contract''s consumption of a kind (electricity, water, ac, gas, heat) over whole days: the average use per m2 of the other leased units of its floors with real figures x its metered area x its own ratio to that average (median of its last 3 months with real figures), the way a metered bill line is estimated (docs/metering.md). quantity is NULL when nothing can be estimated from; the explain text says why or how.';
+
 -- The basis of each party in scope for a by_area, by_equipment_power or by_headcount split
 -- of a month: contracts by what they lease x the days leased, the landlord by what stands
 -- vacant x the days vacant.
@@ -271,17 +280,19 @@ COMMENT ON FUNCTION leasemgr.allocation_bases(leasemgr.allocation_rule, text, da
   'The bases of a by_area, by_equipment_power or by_headcount split of a rule''s scope for a month: per contract, what it leases (billable m2, declared kW or heads) x the days leased in the month; for the landlord (contract_id NULL), what stands vacant x the days vacant.';
 
 -- Split one pool part among parties and write the shares.
-CREATE FUNCTION leasemgr.allocation_write(rule leasemgr.allocation_rule, month date, part text, pool numeric,
+-- Split one pool part among parties by largest remainder: the shares, not yet written.
+CREATE FUNCTION leasemgr.allocation_split(rule leasemgr.allocation_rule, month date, part text, pool numeric,
                                           pool_text text, contracts bigint[], bases numeric[], basis_unit text,
-                                          notes text[])
-  RETURNS void
-  LANGUAGE plpgsql
+                                          notes text[], estimated boolean)
+  RETURNS SETOF leasemgr.allocation_share
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 DECLARE
   v_total numeric := 0;
   v_amounts numeric[];
   v_n integer := pg_catalog.cardinality(contracts);
+  v_share leasemgr.allocation_share;
   i integer;
 BEGIN
   FOR i IN 1 .. v_n LOOP
@@ -300,26 +311,241 @@ BEGIN
     v_amounts := leasemgr.largest_remainder(pool, bases);
   END IF;
   FOR i IN 1 .. v_n LOOP
-    INSERT INTO leasemgr.allocation_share (park_id, rule_id, month, contract_id, part, basis, basis_total, basis_unit,
-                                           parties, pool_amount, amount, explain)
-    VALUES ((rule).park_id, (rule).id, month, contracts[i], part, bases[i], v_total, basis_unit, v_n, pool,
-            v_amounts[i],
-            pg_catalog.format('%s %s (%s%s): %s; %s: %s %s of %s %s among %s parties%s -> %s',
-              (rule).name, pg_catalog.to_char(month, 'YYYY-MM'), (rule).method,
-              CASE part WHEN 'remainder' THEN ', the part no sub-meter measured' ELSE '' END,
-              pool_text,
-              CASE WHEN contracts[i] IS NULL THEN 'the landlord''s ' OPERATOR(pg_catalog.||) notes[i]
-                   ELSE notes[i] END,
-              pg_catalog.trim_scale(bases[i]), basis_unit, pg_catalog.trim_scale(v_total), basis_unit, v_n,
-              CASE WHEN contracts[i] IS NULL THEN '' ELSE ' (the landlord''s vacant part included)' END,
-              CASE WHEN v_total OPERATOR(pg_catalog.=) 0 THEN pg_catalog.format('nothing to split by = %s', v_amounts[i])
-                   ELSE pg_catalog.format('%s x %s / %s = %s (to the cent by largest remainder: the shares add up to the pool)',
-                                          pool, pg_catalog.trim_scale(bases[i]), pg_catalog.trim_scale(v_total), v_amounts[i]) END));
+    v_share.park_id := (rule).park_id;
+    v_share.rule_id := (rule).id;
+    v_share.month := month;
+    v_share.contract_id := contracts[i];
+    v_share.part := part;
+    v_share.basis := bases[i];
+    v_share.basis_total := v_total;
+    v_share.basis_unit := basis_unit;
+    v_share.parties := v_n;
+    v_share.pool_amount := pool;
+    v_share.amount := v_amounts[i];
+    v_share.estimated := estimated;
+    v_share.explain := pg_catalog.format('%s %s (%s%s): %s; %s: %s %s of %s %s among %s parties%s -> %s',
+      (rule).name, pg_catalog.to_char(month, 'YYYY-MM'), (rule).method,
+      CASE part WHEN 'remainder' THEN ', the part no sub-meter measured' ELSE '' END,
+      pool_text,
+      CASE WHEN contracts[i] IS NULL THEN 'the landlord''s ' OPERATOR(pg_catalog.||) notes[i] ELSE notes[i] END,
+      pg_catalog.trim_scale(bases[i]), basis_unit, pg_catalog.trim_scale(v_total), basis_unit, v_n,
+      CASE WHEN contracts[i] IS NULL THEN '' ELSE ' (the landlord''s vacant part included)' END,
+      CASE WHEN v_total OPERATOR(pg_catalog.=) 0 THEN pg_catalog.format('nothing to split by = %s', v_amounts[i])
+           ELSE pg_catalog.format('%s x %s / %s = %s (to the cent by largest remainder: the shares add up to the pool)',
+                                  pool, pg_catalog.trim_scale(bases[i]), pg_catalog.trim_scale(v_total), v_amounts[i]) END);
+    RETURN NEXT v_share;
   END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION leasemgr.allocation_write(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[]) IS
-  'Internal to leasemgr.allocate: splits one pool part among its parties by largest remainder and writes their shares.';
+COMMENT ON FUNCTION leasemgr.allocation_split(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[], boolean) IS
+  'Internal to leasemgr.allocate: splits one pool part among its parties by largest remainder (contracts in the order given, the landlord last) and returns their shares with the explain texts, without writing them.';
+
+-- One rule's split of a month, computed and not written: its shares, or why it is held.
+CREATE FUNCTION leasemgr.allocation_compute(rule leasemgr.allocation_rule, month date,
+                                            OUT shares leasemgr.allocation_share[], OUT held text,
+                                            OUT estimated boolean)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+DECLARE
+  v_next date := (month OPERATOR(pg_catalog.+) interval '1 month')::date;
+  v_from timestamptz := month::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
+  v_to timestamptz := v_next::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
+  v_meter leasemgr.meter;
+  v_qty numeric;
+  v_qty_text text;
+  v_pool numeric;
+  v_pool_text text;
+  v_kind_unit text;
+  v_ids bigint[];
+  v_bases numeric[];
+  v_notes text[];
+  v_unit text;
+  v_measured numeric := 0;
+  v_rest numeric;
+  v_parts numeric[];
+  v_percent numeric;
+  v_estimate_missing boolean;
+  v_est numeric;
+  v_est_text text;
+  s record;
+BEGIN
+  estimated := false;
+  shares := '{}';
+  -- The pool.
+  IF (rule).pool_meter_id IS NOT NULL THEN
+    SELECT * INTO v_meter FROM leasemgr.meter m WHERE m.id OPERATOR(pg_catalog.=) (rule).pool_meter_id;
+    v_kind_unit := CASE v_meter.kind WHEN 'water' THEN 'm3' WHEN 'gas' THEN 'm3' WHEN 'heat' THEN 'GJ' ELSE 'kWh' END;
+    -- An open spike, negative or bounds anomaly on the pool meter: the pool itself is in
+    -- doubt, and nothing else measures it. The month waits for engineering.
+    SELECT pg_catalog.string_agg(pg_catalog.format('anomaly %s (%s on %s)', a.id, a.kind, v_meter.code), ', ' ORDER BY a.id)
+      INTO held
+      FROM leasemgr.anomaly a
+     WHERE a.meter_id OPERATOR(pg_catalog.=) (rule).pool_meter_id
+       AND a.state OPERATOR(pg_catalog.=) 'open' AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
+       AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to);
+    IF held IS NOT NULL THEN
+      held := held OPERATOR(pg_catalog.||) ' open on the pool meter: split once engineering decides (leasemgr.decide_anomaly)';
+      RETURN;
+    END IF;
+    SELECT c.quantity, c.explain INTO v_qty, v_qty_text
+      FROM leasemgr.meter_consumption((rule).pool_meter_id, v_from, v_to, (rule).pool_register) c;
+    IF v_qty IS NULL THEN
+      held := pg_catalog.format('readings missing on the pool meter: %s', v_qty_text);
+      RETURN;
+    END IF;
+    -- The pool is rounded to the cent here, once; the splits below are exact.
+    v_pool := pg_catalog.round(v_qty OPERATOR(pg_catalog.*) (rule).rate, 2);
+    v_pool_text := pg_catalog.format('pool %s x %s CNY = %s CNY', v_qty_text, (rule).rate, v_pool);
+  ELSE
+    v_pool := (rule).pool_amount;
+    v_pool_text := pg_catalog.format('pool %s CNY for the month', v_pool);
+  END IF;
+
+  IF (rule).method OPERATOR(pg_catalog.=) 'by_submeter' THEN
+    SELECT p.estimate_missing INTO v_estimate_missing FROM leasemgr.metering_policy_of((rule).park_id) p;
+    -- Each sub-meter's consumption, to the contract that leased its unit most of the month
+    -- (the landlord for a vacant unit or a shared sub-meter). A contract whose sub-meter is
+    -- doubtful (an open or confirmed spike, negative or bounds anomaly) or unread (when the
+    -- park estimates missing readings) counts at its fallback estimate.
+    v_ids := '{}'; v_bases := '{}'; v_notes := '{}';
+    FOR s IN
+      SELECT x.party, pg_catalog.sum(x.quantity) AS quantity,
+             pg_catalog.string_agg(pg_catalog.format('%s %s', x.code, COALESCE(pg_catalog.trim_scale(x.quantity)::text, 'unread')),
+                                   ', ' ORDER BY x.code) AS note,
+             pg_catalog.bool_or(x.quantity IS NULL) AS missing,
+             pg_catalog.string_agg(x.doubt, ', ' ORDER BY x.code) AS doubt,
+             pg_catalog.string_agg(CASE WHEN x.quantity IS NULL THEN x.code END, ', ') AS missing_codes
+        FROM (SELECT sm.code, c.quantity,
+                     (SELECT pg_catalog.string_agg(pg_catalog.format('anomaly %s (%s on %s, %s)', a.id, a.kind, sm.code, a.state),
+                                                   ', ' ORDER BY a.id)
+                        FROM leasemgr.anomaly a
+                       WHERE a.meter_id OPERATOR(pg_catalog.=) sm.id AND a.state OPERATOR(pg_catalog.<>) 'dismissed'
+                         AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
+                         AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS doubt,
+                     (SELECT cu.contract_id FROM leasemgr.contract_unit cu
+                       WHERE cu.unit_id OPERATOR(pg_catalog.=) sm.unit_id AND cu.is_live
+                         AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
+                       ORDER BY pg_catalog.upper(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next))
+                                OPERATOR(pg_catalog.-) pg_catalog.lower(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next)) DESC,
+                                cu.contract_id
+                       LIMIT 1) AS party
+                FROM leasemgr.meter sm
+                CROSS JOIN LATERAL leasemgr.meter_consumption(sm.id, v_from, v_to, (rule).pool_register) c
+               WHERE sm.parent_id OPERATOR(pg_catalog.=) (rule).pool_meter_id
+                 AND sm.installed_at OPERATOR(pg_catalog.<) v_to
+                 AND (sm.removed_at IS NULL OR sm.removed_at OPERATOR(pg_catalog.>) v_from)) x
+       GROUP BY x.party
+       ORDER BY x.party NULLS LAST
+    LOOP
+      IF s.doubt IS NOT NULL OR (s.missing AND v_estimate_missing) THEN
+        IF s.party IS NULL THEN
+          held := pg_catalog.format('%s on a sub-meter of no tenant: nothing to estimate it from; split once engineering decides or the meter is read',
+                                    COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes));
+          RETURN;
+        END IF;
+        SELECT e.quantity, e.explain INTO v_est, v_est_text
+          FROM leasemgr.estimated_consumption(s.party, v_meter.kind, month, v_next OPERATOR(pg_catalog.-) 1) e;
+        IF v_est IS NULL THEN
+          held := pg_catalog.format('%s, and no estimate (%s)',
+                                    COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes), v_est_text);
+          RETURN;
+        END IF;
+        estimated := true;
+        v_ids := v_ids || s.party;
+        v_bases := v_bases || v_est;
+        v_notes := v_notes || pg_catalog.format('estimated (%s): %s', COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes),
+                                                 v_est_text);
+        v_measured := v_measured OPERATOR(pg_catalog.+) v_est;
+        CONTINUE;
+      END IF;
+      IF s.missing THEN
+        held := pg_catalog.format('readings missing on sub-meter(s) %s', s.missing_codes);
+        RETURN;
+      END IF;
+      v_ids := v_ids || s.party;
+      v_bases := v_bases || s.quantity;
+      v_notes := v_notes || pg_catalog.format('sub-meter%s %s', CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note);
+      v_measured := v_measured OPERATOR(pg_catalog.+) s.quantity;
+    END LOOP;
+    -- The pool in two parts, exact to the cent: what the sub-meters measured, and the rest.
+    v_rest := GREATEST(v_qty OPERATOR(pg_catalog.-) v_measured, 0);
+    IF v_measured OPERATOR(pg_catalog.+) v_rest OPERATOR(pg_catalog.=) 0 OR v_pool OPERATOR(pg_catalog.=) 0 THEN
+      v_parts := ARRAY[v_pool, 0];
+    ELSE
+      v_parts := leasemgr.largest_remainder(v_pool, ARRAY[v_measured, v_rest]);
+    END IF;
+    shares := shares || ARRAY(SELECT sp FROM leasemgr.allocation_split(rule, month, 'pool', v_parts[1],
+      pg_catalog.format('%s; the sub-meters measured %s of %s %s: %s CNY of it', v_pool_text,
+                        pg_catalog.trim_scale(v_measured), pg_catalog.trim_scale(v_qty), v_kind_unit, v_parts[1]),
+      v_ids, v_bases, v_kind_unit, v_notes, estimated) sp);
+    v_pool_text := pg_catalog.format('%s; no sub-meter measured %s of %s %s: %s CNY of it', v_pool_text,
+                                     pg_catalog.trim_scale(v_rest), pg_catalog.trim_scale(v_qty), v_kind_unit, v_parts[2]);
+    IF (rule).remainder_method OPERATOR(pg_catalog.=) 'landlord' THEN
+      shares := shares || ARRAY(SELECT sp FROM leasemgr.allocation_split(rule, month, 'remainder', v_parts[2], v_pool_text,
+        ARRAY[NULL::bigint], ARRAY[v_rest], v_kind_unit, ARRAY['unmetered remainder (losses, common areas)'], estimated) sp);
+      RETURN;
+    END IF;
+    -- the remainder split by the rule's second method, below
+    v_pool := v_parts[2];
+    SELECT pg_catalog.array_agg(b.contract_id ORDER BY b.contract_id NULLS LAST),
+           pg_catalog.array_agg(b.basis ORDER BY b.contract_id NULLS LAST),
+           pg_catalog.array_agg(b.note ORDER BY b.contract_id NULLS LAST), pg_catalog.min(b.basis_unit)
+      INTO v_ids, v_bases, v_notes, v_unit
+      FROM leasemgr.allocation_bases(rule, (rule).remainder_method, month) b;
+    shares := shares || ARRAY(SELECT sp FROM leasemgr.allocation_split(rule, month, 'remainder', v_pool, v_pool_text,
+      COALESCE(v_ids, '{}'), COALESCE(v_bases, '{}'), v_unit, COALESCE(v_notes, '{}'), estimated) sp);
+    RETURN;
+  END IF;
+
+  IF (rule).method OPERATOR(pg_catalog.=) 'fixed_share' THEN
+    SELECT pg_catalog.sum(f.percent) INTO v_percent FROM leasemgr.allocation_fixed_share f
+     WHERE f.rule_id OPERATOR(pg_catalog.=) (rule).id;
+    IF v_percent IS DISTINCT FROM 100 THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM018',
+        MESSAGE = pg_catalog.format('the fixed shares of allocation rule "%s" do not add up to 100%%', (rule).name),
+        DETAIL = pg_catalog.format('They add up to %s%%.', COALESCE(pg_catalog.trim_scale(v_percent)::text, '0')),
+        HINT = 'Correct leasemgr.allocation_fixed_share for the rule; the landlord''s part is the days a contract is not leased, not a percentage.';
+    END IF;
+    SELECT pg_catalog.array_agg(x.contract_id ORDER BY x.contract_id NULLS LAST),
+           pg_catalog.array_agg(x.basis ORDER BY x.contract_id NULLS LAST),
+           pg_catalog.array_agg(x.note ORDER BY x.contract_id NULLS LAST), 'percent x days'
+      INTO v_ids, v_bases, v_notes, v_unit
+      FROM (WITH f AS (
+              SELECT f.contract_id, f.percent,
+                     CASE WHEN c.is_live THEN
+                       COALESCE(pg_catalog.upper(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next))
+                                OPERATOR(pg_catalog.-) pg_catalog.lower(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next)), 0)
+                     ELSE 0 END AS days
+                FROM leasemgr.allocation_fixed_share f
+                JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) f.contract_id
+               WHERE f.rule_id OPERATOR(pg_catalog.=) (rule).id)
+            SELECT f.contract_id, f.percent OPERATOR(pg_catalog.*) f.days AS basis,
+                   pg_catalog.format('%s%% x %s days leased', pg_catalog.trim_scale(f.percent), f.days) AS note
+              FROM f
+            UNION ALL
+            -- the days a contract is not leased are the landlord's
+            SELECT NULL::bigint,
+                   100 OPERATOR(pg_catalog.*) (v_next OPERATOR(pg_catalog.-) month) OPERATOR(pg_catalog.-)
+                     pg_catalog.sum(f.percent OPERATOR(pg_catalog.*) f.days),
+                   'days not leased'
+              FROM f
+            HAVING 100 OPERATOR(pg_catalog.*) (v_next OPERATOR(pg_catalog.-) month) OPERATOR(pg_catalog.>)
+                     pg_catalog.sum(f.percent OPERATOR(pg_catalog.*) f.days)) x
+     WHERE x.basis OPERATOR(pg_catalog.>) 0 OR x.contract_id IS NULL;
+  ELSE
+    SELECT pg_catalog.array_agg(b.contract_id ORDER BY b.contract_id NULLS LAST),
+           pg_catalog.array_agg(b.basis ORDER BY b.contract_id NULLS LAST),
+           pg_catalog.array_agg(b.note ORDER BY b.contract_id NULLS LAST), pg_catalog.min(b.basis_unit)
+      INTO v_ids, v_bases, v_notes, v_unit
+      FROM leasemgr.allocation_bases(rule, (rule).method, month) b;
+  END IF;
+  shares := ARRAY(SELECT sp FROM leasemgr.allocation_split(rule, month, 'pool', v_pool, v_pool_text, COALESCE(v_ids, '{}'),
+                                                           COALESCE(v_bases, '{}'), v_unit, COALESCE(v_notes, '{}'), false) sp);
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.allocation_compute(leasemgr.allocation_rule, date) IS
+  'Internal to leasemgr.allocate: one rule''s split of a month, computed and not written: the shares (estimated when a sub-meter counted at its fallback estimate), or why the month is held.';
 
 -- ---- allocate -----------------------------------------------------------------------------
 
@@ -332,26 +558,11 @@ AS $fn$
 DECLARE
   v_month date;
   v_next date;
-  v_from timestamptz;
-  v_to timestamptz;
   r leasemgr.allocation_rule;
-  v_meter leasemgr.meter;
-  v_qty numeric;
-  v_qty_text text;
-  v_pool numeric;
-  v_pool_text text;
-  v_held text;
-  v_ids bigint[];
-  v_bases numeric[];
-  v_notes text[];
-  v_unit text;
-  v_measured numeric;
-  v_rest numeric;
-  v_rest_text text;
-  v_parts numeric[];
-  v_kind_unit text;
-  v_percent numeric;
-  s record;
+  c record;
+  v_billed boolean;
+  v_trued boolean;
+  v_billed_estimate boolean;
 BEGIN
   IF allocate.park_id IS NULL OR period_month IS NULL OR NOT pg_catalog.isfinite(period_month) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
@@ -377,8 +588,6 @@ BEGIN
   -- run it waited for has billed (plpgsql takes a new snapshot per statement).
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('leasemgr.bill_run'),
                                            (allocate.park_id OPERATOR(pg_catalog.%) 2147483647)::integer);
-  v_from := v_month::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
-  v_to := v_next::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone');
 
   FOR r IN SELECT ar.* FROM leasemgr.allocation_rule ar
             WHERE ar.park_id OPERATOR(pg_catalog.=) allocate.park_id
@@ -386,177 +595,88 @@ BEGIN
               AND (ar.valid_to IS NULL OR ar.valid_to OPERATOR(pg_catalog.>=) v_month)
             ORDER BY ar.id
   LOOP
-    -- Billed: final. The shares as they were billed.
-    IF EXISTS (SELECT FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l
-                 ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
-                WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month) THEN
+    SELECT pg_catalog.bool_or(l.id IS NOT NULL), pg_catalog.bool_or(sh.part OPERATOR(pg_catalog.=) 'true_up'),
+           pg_catalog.bool_or(sh.estimated)
+      INTO v_billed, v_trued, v_billed_estimate
+      FROM leasemgr.allocation_share sh
+      LEFT JOIN leasemgr.bill_line l ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
+     WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month;
+    -- Billed and final (real, an estimate made final by a confirmed anomaly, or trued up
+    -- already): the shares as they were billed. Computing would be wasted work.
+    IF v_billed AND (v_trued OR NOT v_billed_estimate) THEN
       RETURN QUERY SELECT r.id, r.name, sh.contract_id, sh.part, sh.basis, sh.basis_total, sh.amount, 'billed'::text, sh.explain
                      FROM leasemgr.allocation_share sh
                     WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
                     ORDER BY sh.part, sh.contract_id NULLS LAST;
       CONTINUE;
     END IF;
-    DELETE FROM leasemgr.allocation_share sh
-     WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month;
 
-    -- The pool.
-    IF r.pool_meter_id IS NOT NULL THEN
-      SELECT * INTO v_meter FROM leasemgr.meter m WHERE m.id OPERATOR(pg_catalog.=) r.pool_meter_id;
-      -- An open spike, negative or bounds anomaly on the pool meter or a sub-meter split by
-      -- freezes the month's split until engineering decides.
-      SELECT pg_catalog.string_agg(pg_catalog.format('anomaly %s (%s on %s)', a.id, a.kind, m.code), ', ' ORDER BY a.id)
-        INTO v_held
-        FROM leasemgr.anomaly a JOIN leasemgr.meter m ON m.id OPERATOR(pg_catalog.=) a.meter_id
-       WHERE (m.id OPERATOR(pg_catalog.=) r.pool_meter_id
-              OR (r.method OPERATOR(pg_catalog.=) 'by_submeter' AND m.parent_id OPERATOR(pg_catalog.=) r.pool_meter_id))
-         AND a.state OPERATOR(pg_catalog.=) 'open' AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
-         AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to);
-      IF v_held IS NOT NULL THEN
-        RETURN QUERY SELECT r.id, r.name, NULL::bigint, 'pool'::text, NULL::numeric, NULL::numeric, NULL::numeric,
-                            'held'::text, pg_catalog.format('%s %s held: %s open; split once engineering decides (leasemgr.decide_anomaly)',
-                                                            r.name, pg_catalog.to_char(v_month, 'YYYY-MM'), v_held);
-        CONTINUE;
+    c := leasemgr.allocation_compute(r, v_month);
+    IF c.held IS NOT NULL THEN
+      IF NOT COALESCE(v_billed, false) THEN
+        DELETE FROM leasemgr.allocation_share sh
+         WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month;
       END IF;
-      SELECT c.quantity, c.explain INTO v_qty, v_qty_text
-        FROM leasemgr.meter_consumption(r.pool_meter_id, v_from, v_to, r.pool_register) c;
-      IF v_qty IS NULL THEN
-        RETURN QUERY SELECT r.id, r.name, NULL::bigint, 'pool'::text, NULL::numeric, NULL::numeric, NULL::numeric,
-                            'held'::text, pg_catalog.format('%s %s held: readings missing on %s: %s',
-                                                            r.name, pg_catalog.to_char(v_month, 'YYYY-MM'), v_meter.code, v_qty_text);
-        CONTINUE;
-      END IF;
-      -- The pool is rounded to the cent here, once; the split below is exact.
-      v_pool := pg_catalog.round(v_qty OPERATOR(pg_catalog.*) r.rate, 2);
-      v_pool_text := pg_catalog.format('pool %s x %s CNY = %s CNY', v_qty_text, r.rate, v_pool);
-      v_kind_unit := CASE v_meter.kind WHEN 'water' THEN 'm3' WHEN 'gas' THEN 'm3' WHEN 'heat' THEN 'GJ' ELSE 'kWh' END;
-    ELSE
-      v_pool := r.pool_amount;
-      v_pool_text := pg_catalog.format('pool %s CNY for the month', v_pool);
+      RETURN QUERY SELECT r.id, r.name, NULL::bigint, 'pool'::text, NULL::numeric, NULL::numeric, NULL::numeric,
+                          'held'::text, pg_catalog.format('%s %s held: %s', r.name, pg_catalog.to_char(v_month, 'YYYY-MM'), c.held);
+      CONTINUE;
     END IF;
 
-    IF r.method OPERATOR(pg_catalog.=) 'by_submeter' THEN
-      -- Each sub-meter's consumption, to the contract that leased its unit most of the month
-      -- (the landlord for a vacant unit or a shared sub-meter); what no sub-meter measured is
-      -- the remainder, a party of its own here, split again below.
-      v_ids := '{}'; v_bases := '{}'; v_notes := '{}'; v_measured := 0; v_held := NULL;
-      FOR s IN
-        SELECT x.party, pg_catalog.sum(x.quantity) AS quantity,
-               pg_catalog.string_agg(pg_catalog.format('%s %s', x.code, pg_catalog.trim_scale(x.quantity)), ', ' ORDER BY x.code) AS note,
-               pg_catalog.bool_or(x.quantity IS NULL) AS missing,
-               pg_catalog.string_agg(CASE WHEN x.quantity IS NULL THEN x.code END, ', ') AS missing_codes
-          FROM (SELECT sm.code, c.quantity,
-                       (SELECT cu.contract_id FROM leasemgr.contract_unit cu
-                         WHERE cu.unit_id OPERATOR(pg_catalog.=) sm.unit_id AND cu.is_live
-                           AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(v_month, v_next)
-                         ORDER BY pg_catalog.upper(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(v_month, v_next))
-                                  OPERATOR(pg_catalog.-) pg_catalog.lower(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(v_month, v_next)) DESC,
-                                  cu.contract_id
-                         LIMIT 1) AS party
-                  FROM leasemgr.meter sm
-                  CROSS JOIN LATERAL leasemgr.meter_consumption(sm.id, v_from, v_to, r.pool_register) c
-                 WHERE sm.parent_id OPERATOR(pg_catalog.=) r.pool_meter_id
-                   AND sm.installed_at OPERATOR(pg_catalog.<) v_to
-                   AND (sm.removed_at IS NULL OR sm.removed_at OPERATOR(pg_catalog.>) v_from)) x
-         GROUP BY x.party
-         ORDER BY x.party NULLS LAST
-      LOOP
-        IF s.missing THEN
-          v_held := pg_catalog.concat_ws(', ', v_held, s.missing_codes);
-        END IF;
-        v_ids := v_ids || s.party;
-        v_bases := v_bases || s.quantity;
-        v_notes := v_notes || pg_catalog.format('sub-meter%s %s', CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note);
-        v_measured := v_measured OPERATOR(pg_catalog.+) COALESCE(s.quantity, 0);
-      END LOOP;
-      IF v_held IS NOT NULL THEN
-        RETURN QUERY SELECT r.id, r.name, NULL::bigint, 'pool'::text, NULL::numeric, NULL::numeric, NULL::numeric,
-                            'held'::text, pg_catalog.format('%s %s held: readings missing on sub-meter(s) %s',
-                                                            r.name, pg_catalog.to_char(v_month, 'YYYY-MM'), v_held);
-        CONTINUE;
-      END IF;
-      -- The pool in two parts, exact to the cent: what the sub-meters measured, and the rest.
-      v_rest := GREATEST(v_qty OPERATOR(pg_catalog.-) v_measured, 0);
-      IF v_measured OPERATOR(pg_catalog.+) v_rest OPERATOR(pg_catalog.=) 0 OR v_pool OPERATOR(pg_catalog.=) 0 THEN
-        v_parts := ARRAY[v_pool, 0];
-      ELSE
-        v_parts := leasemgr.largest_remainder(v_pool, ARRAY[v_measured, v_rest]);
-      END IF;
-      PERFORM leasemgr.allocation_write(r, v_month, 'pool', v_parts[1],
-                                        pg_catalog.format('%s; the sub-meters measured %s of %s %s: %s CNY of it',
-                                                          v_pool_text, pg_catalog.trim_scale(v_measured),
-                                                          pg_catalog.trim_scale(v_qty), v_kind_unit, v_parts[1]),
-                                        v_ids, v_bases, v_kind_unit, v_notes);
-      v_rest_text := pg_catalog.format('%s; no sub-meter measured %s of %s %s: %s CNY of it',
-                                       v_pool_text, pg_catalog.trim_scale(v_rest), pg_catalog.trim_scale(v_qty),
-                                       v_kind_unit, v_parts[2]);
-      IF r.remainder_method OPERATOR(pg_catalog.=) 'landlord' THEN
-        PERFORM leasemgr.allocation_write(r, v_month, 'remainder', v_parts[2], v_rest_text, ARRAY[NULL::bigint],
-                                          ARRAY[v_rest], v_kind_unit, ARRAY['unmetered remainder (losses, common areas)']);
-      ELSE
-        SELECT pg_catalog.array_agg(b.contract_id ORDER BY b.contract_id NULLS LAST),
-               pg_catalog.array_agg(b.basis ORDER BY b.contract_id NULLS LAST),
-               pg_catalog.array_agg(b.note ORDER BY b.contract_id NULLS LAST), pg_catalog.min(b.basis_unit)
-          INTO v_ids, v_bases, v_notes, v_unit
-          FROM leasemgr.allocation_bases(r, r.remainder_method, v_month) b;
-        PERFORM leasemgr.allocation_write(r, v_month, 'remainder', v_parts[2], v_rest_text,
-                                          COALESCE(v_ids, '{}'), COALESCE(v_bases, '{}'), v_unit, COALESCE(v_notes, '{}'));
-      END IF;
-    ELSIF r.method OPERATOR(pg_catalog.=) 'fixed_share' THEN
-      SELECT pg_catalog.sum(f.percent) INTO v_percent FROM leasemgr.allocation_fixed_share f
-       WHERE f.rule_id OPERATOR(pg_catalog.=) r.id;
-      IF v_percent IS DISTINCT FROM 100 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LM018',
-          MESSAGE = pg_catalog.format('the fixed shares of allocation rule "%s" do not add up to 100%%', r.name),
-          DETAIL = pg_catalog.format('They add up to %s%%.', COALESCE(pg_catalog.trim_scale(v_percent)::text, '0')),
-          HINT = 'Correct leasemgr.allocation_fixed_share for the rule; the landlord''s part is the days a contract is not leased, not a percentage.';
-      END IF;
-      SELECT pg_catalog.array_agg(x.contract_id ORDER BY x.contract_id NULLS LAST),
-             pg_catalog.array_agg(x.basis ORDER BY x.contract_id NULLS LAST),
-             pg_catalog.array_agg(x.note ORDER BY x.contract_id NULLS LAST)
-        INTO v_ids, v_bases, v_notes
-        FROM (WITH f AS (
-                SELECT f.contract_id, f.percent,
-                       CASE WHEN c.is_live THEN
-                         COALESCE(pg_catalog.upper(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(v_month, v_next))
-                                  OPERATOR(pg_catalog.-) pg_catalog.lower(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(v_month, v_next)), 0)
-                       ELSE 0 END AS days
-                  FROM leasemgr.allocation_fixed_share f
-                  JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) f.contract_id
-                 WHERE f.rule_id OPERATOR(pg_catalog.=) r.id)
-              SELECT f.contract_id, f.percent OPERATOR(pg_catalog.*) f.days AS basis,
-                     pg_catalog.format('%s%% x %s days leased', pg_catalog.trim_scale(f.percent), f.days) AS note
-                FROM f
-              UNION ALL
-              -- the days a contract is not leased are the landlord's
-              SELECT NULL::bigint,
-                     100 OPERATOR(pg_catalog.*) (v_next OPERATOR(pg_catalog.-) v_month) OPERATOR(pg_catalog.-)
-                       pg_catalog.sum(f.percent OPERATOR(pg_catalog.*) f.days),
-                     'days not leased'
-                FROM f
-              HAVING 100 OPERATOR(pg_catalog.*) (v_next OPERATOR(pg_catalog.-) v_month) OPERATOR(pg_catalog.>)
-                       pg_catalog.sum(f.percent OPERATOR(pg_catalog.*) f.days)) x
-       WHERE x.basis OPERATOR(pg_catalog.>) 0 OR x.contract_id IS NULL;
-      PERFORM leasemgr.allocation_write(r, v_month, 'pool', v_pool, v_pool_text, COALESCE(v_ids, '{}'),
-                                        COALESCE(v_bases, '{}'), 'percent x days', COALESCE(v_notes, '{}'));
+    IF NOT COALESCE(v_billed, false) THEN
+      -- Not billed yet: (re)written as computed now.
+      DELETE FROM leasemgr.allocation_share sh
+       WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month;
+      INSERT INTO leasemgr.allocation_share (park_id, rule_id, month, contract_id, part, basis, basis_total, basis_unit,
+                                             parties, pool_amount, amount, estimated, explain)
+      SELECT x.park_id, x.rule_id, x.month, x.contract_id, x.part, x.basis, x.basis_total, x.basis_unit,
+             x.parties, x.pool_amount, x.amount, x.estimated, x.explain
+        FROM pg_catalog.unnest(c.shares) x;
+      RETURN QUERY SELECT r.id, r.name, sh.contract_id, sh.part, sh.basis, sh.basis_total, sh.amount,
+                          CASE WHEN sh.estimated THEN 'estimated' ELSE 'computed' END, sh.explain
+                     FROM leasemgr.allocation_share sh
+                    WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
+                    ORDER BY sh.part, sh.contract_id NULLS LAST;
+    ELSIF NOT c.estimated THEN
+      -- Billed at an estimate, and the real split is known now: each party's true-up is its
+      -- real share minus what it was billed (the true-ups add up to 0: both splits are the pool).
+      INSERT INTO leasemgr.allocation_share (park_id, rule_id, month, contract_id, part, basis, basis_total, basis_unit,
+                                             parties, pool_amount, amount, explain)
+      SELECT r.park_id, r.id, v_month, p.contract_id, 'true_up', p.real, t.total, 'CNY', t.parties, t.total,
+             p.real OPERATOR(pg_catalog.-) p.billed,
+             pg_catalog.format('%s %s true-up: the estimate is replaced by the real split: %s; real %s - billed %s = %s',
+                               r.name, pg_catalog.to_char(v_month, 'YYYY-MM'), p.how, p.real, p.billed,
+                               p.real OPERATOR(pg_catalog.-) p.billed)
+        FROM (SELECT COALESCE(n.contract_id, o.contract_id) AS contract_id, COALESCE(n.amount, 0) AS real,
+                     COALESCE(o.amount, 0) AS billed, COALESCE(n.how, 'no share now') AS how
+                FROM (SELECT x.contract_id, pg_catalog.sum(x.amount) AS amount,
+                             pg_catalog.string_agg(x.explain, ' | ' ORDER BY x.part) AS how
+                        FROM pg_catalog.unnest(c.shares) x GROUP BY x.contract_id) n
+                FULL JOIN (SELECT sh.contract_id, pg_catalog.sum(sh.amount) AS amount
+                             FROM leasemgr.allocation_share sh
+                            WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
+                            GROUP BY sh.contract_id) o
+                  -- the landlord (NULL) joins the landlord; contract ids are positive
+                  ON COALESCE(n.contract_id, 0) OPERATOR(pg_catalog.=) COALESCE(o.contract_id, 0)) p
+        CROSS JOIN (SELECT pg_catalog.sum(x.amount) AS total, pg_catalog.count(DISTINCT x.contract_id)::integer
+                           OPERATOR(pg_catalog.+) pg_catalog.max(CASE WHEN x.contract_id IS NULL THEN 1 ELSE 0 END) AS parties
+                      FROM pg_catalog.unnest(c.shares) x) t;
+      RETURN QUERY SELECT r.id, r.name, sh.contract_id, sh.part, sh.basis, sh.basis_total, sh.amount,
+                          CASE WHEN sh.part OPERATOR(pg_catalog.=) 'true_up' THEN 'trued_up' ELSE 'billed' END, sh.explain
+                     FROM leasemgr.allocation_share sh
+                    WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
+                    ORDER BY sh.part, sh.contract_id NULLS LAST;
     ELSE
-      SELECT pg_catalog.array_agg(b.contract_id ORDER BY b.contract_id NULLS LAST),
-             pg_catalog.array_agg(b.basis ORDER BY b.contract_id NULLS LAST),
-             pg_catalog.array_agg(b.note ORDER BY b.contract_id NULLS LAST), pg_catalog.min(b.basis_unit)
-        INTO v_ids, v_bases, v_notes, v_unit
-        FROM leasemgr.allocation_bases(r, r.method, v_month) b;
-      PERFORM leasemgr.allocation_write(r, v_month, 'pool', v_pool, v_pool_text, COALESCE(v_ids, '{}'),
-                                        COALESCE(v_bases, '{}'), v_unit, COALESCE(v_notes, '{}'));
+      -- Billed at an estimate that is still all there is: as billed, to be trued up later.
+      RETURN QUERY SELECT r.id, r.name, sh.contract_id, sh.part, sh.basis, sh.basis_total, sh.amount, 'billed'::text, sh.explain
+                     FROM leasemgr.allocation_share sh
+                    WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
+                    ORDER BY sh.part, sh.contract_id NULLS LAST;
     END IF;
-
-    RETURN QUERY SELECT r.id, r.name, sh.contract_id, sh.part, sh.basis, sh.basis_total, sh.amount, 'computed'::text, sh.explain
-                   FROM leasemgr.allocation_share sh
-                  WHERE sh.rule_id OPERATOR(pg_catalog.=) r.id AND sh.month OPERATOR(pg_catalog.=) v_month
-                  ORDER BY sh.part, sh.contract_id NULLS LAST;
   END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.allocate(bigint, date) IS
-  'Computes every allocation rule of the park for a month that is over: each party''s share of the rule''s pool, exact to the cent (largest remainder: shares floored to the cent, the cents left to the largest remainders, ties to the lower contract id, the landlord last), written to leasemgr.allocation_share with its explain text. Vacant units'' part goes to the landlord. A month not billed yet is recomputed; a billed one is final and shown as it was billed (state billed). A rule whose meters have an open spike, negative or bounds anomaly in the month, or whose readings are missing, is held (state held, nothing written). The next bill run bills each contract''s shares as allocation lines.';
+  'Computes every allocation rule of the park for a month that is over: each party''s share of the rule''s pool, exact to the cent (largest remainder: shares floored to the cent, the cents left to the largest remainders, ties to the lower contract id, the landlord last), written to leasemgr.allocation_share with its explain text. Vacant units'' part goes to the landlord. A tenant''s sub-meter under an open or confirmed spike, negative or bounds anomaly (or unread, when the park estimates missing readings) counts at its fallback estimate (state estimated). A month not billed yet is recomputed; a billed one is final (state billed), except a billed estimate whose real figures are now known: each party then gets a true_up share of the difference (state trued_up), once. An anomaly on the pool meter, or readings missing, holds the rule (state held, nothing written). Takes turns with the park''s bill runs; the next bill run bills each contract''s shares as allocation lines.';
 
 -- ---- what a tenant is shown ------------------------------------------------------------------
 
@@ -611,12 +731,14 @@ GRANT INSERT, DELETE ON leasemgr.allocation_share TO leasemgr_finance;
 REVOKE ALL ON FUNCTION leasemgr.allocation_rule_before_write(), leasemgr.allocation_share_before_change(),
   leasemgr.largest_remainder(numeric, numeric[]),
   leasemgr.allocation_bases(leasemgr.allocation_rule, text, date),
-  leasemgr.allocation_write(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[]),
+  leasemgr.allocation_split(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[], boolean),
+  leasemgr.allocation_compute(leasemgr.allocation_rule, date), leasemgr.estimated_consumption(bigint, text, date, date),
   leasemgr.allocate(bigint, date), leasemgr.allocation_statement(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.largest_remainder(numeric, numeric[]),
-  leasemgr.allocation_statement(bigint, date) TO leasemgr_reader;
+  leasemgr.allocation_statement(bigint, date), leasemgr.estimated_consumption(bigint, text, date, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.allocation_bases(leasemgr.allocation_rule, text, date),
-  leasemgr.allocation_write(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[]),
+  leasemgr.allocation_split(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[], boolean),
+  leasemgr.allocation_compute(leasemgr.allocation_rule, date),
   leasemgr.allocate(bigint, date) TO leasemgr_finance;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.allocation_rule', '');

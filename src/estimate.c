@@ -15,8 +15,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -26,6 +29,8 @@
 #include "lm_calendar.h"
 #include "meter.h"
 #include "lm_meter.h"
+
+PG_FUNCTION_INFO_V1(estimated_consumption);
 
 #define RATIO_MONTHS 3			/* the tenant's ratio: the median of this many months */
 #define RATIO_LOOKBACK 12		/* looked for within this many months before */
@@ -280,4 +285,45 @@ lm_estimate_usage(int64 contract_id, const char *kind, DateADT from, DateADT to,
 	est->complete = true;
 	est->nmeters = 1;
 	return true;
+}
+
+/*
+ * estimated_consumption(contract_id bigint, kind text, from_day date, to_day date,
+ *                       OUT quantity numeric, OUT explain text)
+ *
+ * The fallback estimate of a contract's consumption of a kind over whole days, for
+ * leasemgr.allocate (a sub-meter's figure under an anomaly). quantity is NULL when there is
+ * nothing to estimate from; the explain text says why.
+ */
+Datum
+estimated_consumption(PG_FUNCTION_ARGS)
+{
+	int64		contract_id = PG_GETARG_INT64(0);
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	DateADT		from = PG_GETARG_DATEADT(2);
+	DateADT		to = PG_GETARG_DATEADT(3);
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	LmUsage		est;
+	bool		connected = false;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "estimated_consumption must return a row");
+	if (DATE_NOT_FINITE(from) || DATE_NOT_FINITE(to) || to < from)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("an estimate is made for days in order"),
+				 errdetail("from_day is %s and to_day is %s.", lm_date_text(from), lm_date_text(to)),
+				 errhint("Pass finite days with from_day on or before to_day.")));
+	lm_spi_connect(&connected);
+	MemoryContextSwitchTo(cxt);
+	if (lm_estimate_usage(contract_id, kind, from, to, 0, NULL, &est))
+		values[0] = NumericGetDatum(int64_div_fast_to_numeric(est.total, 3));
+	else
+		nulls[0] = true;
+	values[1] = CStringGetTextDatum(est.explain.data);
+	lm_spi_finish(&connected);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

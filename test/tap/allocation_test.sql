@@ -3,7 +3,7 @@
 -- anomaly, the tenant's statement without other tenants, and the shares billed once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(28);
+SELECT plan(33);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -63,30 +63,43 @@ UPDATE leasemgr.allocation_fixed_share SET percent = 40 WHERE contract_id = :c2;
 SELECT throws_ok(format($$SELECT * FROM leasemgr.allocate(%s, '2026-12-01')$$, :park),
   'LM011', 'cannot allocate 2026-12 yet', 'a month not over yet cannot be allocated');
 
--- ---- an open anomaly freezes the split ------------------------------------------------------------
+-- ---- an open anomaly on a tenant's sub-meter: its fallback estimate, trued up later -----------
 INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, baseline, ratio)
 SELECT :park, id, 'total', 'spike', tstzrange('2026-03-10 00:00+08', '2026-03-11 00:00+08'), 60, 15, 4.00
   FROM leasemgr.meter WHERE code = 'AC-1' RETURNING id AS spike \gset
-SELECT is(state, 'held', 'an open spike on a sub-meter holds the AC split')
-  FROM leasemgr.allocate(:park, '2026-03-01') WHERE rule_id = :r_ac;
-SELECT is((SELECT count(*)::int FROM leasemgr.allocation_share WHERE rule_id = :r_ac), 0, '... nothing written for it');
+CREATE TEMP TABLE est AS SELECT * FROM leasemgr.allocate(:park, '2026-03-01');
+SELECT is((SELECT array_agg(DISTINCT state) FROM est WHERE rule_id = :r_ac), '{estimated}',
+          'an open spike on a tenant''s sub-meter: the AC split counts it at its estimate');
+-- C1's AC estimate: the floor's other leased AC unit, A2, used 300 kWh on 50 m2 (A3 is vacant);
+-- C1 has no earlier month with real figures: ratio 1. 300 / 50 x 100 m2 x 1.0000 = 600.000 kWh.
+-- Measured 600 + 300 + 100 = 1,000 of 1,000: 700.00 by 600:300:100 = 420.00, 210.00, 70.00;
+-- nothing unmeasured, so the remainder is 0.00 for everyone.
+SELECT results_eq(format($$SELECT contract_id, amount FROM est WHERE rule_id = %s AND part = 'pool' ORDER BY contract_id NULLS LAST$$, :r_ac),
+  format($$VALUES (%s::bigint, 420.00::numeric), (%s, 210.00), (NULL, 70.00)$$, :c1, :c2),
+  'estimated split: 700.00 x 600/1,000 = 420.00, x 300/1,000 = 210.00, the vacant unit''s 70.00');
+SELECT is((SELECT sum(amount) FROM est WHERE rule_id = :r_ac AND part = 'remainder'), 0.00, '... and nothing unmeasured to split');
+SELECT matches((SELECT explain FROM est WHERE rule_id = :r_ac AND part = 'pool' AND contract_id = :c1),
+  format('; estimated \(anomaly %s \(spike on AC-1, open\)\): fallback estimate: floor average of 1 leased unit on B floor 1 300\.000 / 50\.00 m2 x 100\.00 m2 x tenant ratio 1\.0000 \(no month with real figures in the year before\) = 600\.000: 600 kWh of 1000 kWh among 3 parties', :spike),
+  'the share says which sub-meter was estimated, why and how');
+SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'the April run bills March''s shares, the estimated ones too');
 SELECT leasemgr.decide_anomaly(:spike, 'dismissed', 'real: a server room test');
 
 CREATE TEMP TABLE res AS SELECT * FROM leasemgr.allocate(:park, '2026-03-01');
 
--- ---- by_submeter with the remainder split by area ----------------------------------------------
+-- ---- the true-up: by_submeter with the remainder split by area, real this time ------------------
 -- Pool 1,000 kWh x 0.7000 = 700.00. Measured 900 of 1,000: largest remainder of 700.00 by 900:100
--- = 630.00 and 70.00. 630.00 by sub-meter 500:300:100 = 350.00, 210.00 and the vacant A3's 70.00
--- to the landlord.
-SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s AND part = 'pool' ORDER BY contract_id NULLS LAST$$, :r_ac),
-  format($$VALUES (%s::bigint, 350.00::numeric), (%s, 210.00), (NULL, 70.00)$$, :c1, :c2),
-  'AC by sub-meter: 630.00 x 500/900 = 350.00, x 300/900 = 210.00, the vacant unit''s 70.00 to the landlord');
--- The remainder 70.00 by area x days on floor 1: C1 100 x 31 = 3,100, C2 50 x 31 = 1,550, vacant
--- A3 50 x 31 = 1,550: 35.00, 17.50, 17.50 (landlord).
-SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s AND part = 'remainder' ORDER BY contract_id NULLS LAST$$, :r_ac),
-  format($$VALUES (%s::bigint, 35.00::numeric), (%s, 17.50), (NULL, 17.50)$$, :c1, :c2),
-  'the unmetered 70.00 by area: 35.00, 17.50, and the vacant unit''s 17.50 to the landlord');
-SELECT is((SELECT sum(amount) FROM res WHERE rule_id = :r_ac), 700.00, 'the AC shares add up to the pool: 700.00');
+-- = 630.00 and 70.00. 630.00 by sub-meter 500:300:100 = 350.00, 210.00 and the vacant A3's 70.00.
+-- The unmetered 70.00 by area x days on floor 1: C1 100 x 31 = 3,100, C2 50 x 31 = 1,550, vacant
+-- A3 50 x 31 = 1,550: 35.00, 17.50, 17.50. Real: C1 385.00, C2 227.50, landlord 87.50.
+-- True-ups: C1 385.00 - 420.00 = -35.00, C2 227.50 - 210.00 = 17.50, landlord 87.50 - 70.00 = 17.50.
+SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s AND state = 'trued_up' ORDER BY contract_id NULLS LAST$$, :r_ac),
+  format($$VALUES (%s::bigint, -35.00::numeric), (%s, 17.50), (NULL, 17.50)$$, :c1, :c2),
+  'dismissed: each party''s real share minus its billed estimate: -35.00, 17.50, 17.50');
+SELECT is((SELECT sum(amount) FROM res WHERE rule_id = :r_ac), 700.00, 'the AC shares with their true-ups still add up to the pool: 700.00');
+SELECT matches((SELECT explain FROM res WHERE rule_id = :r_ac AND state = 'trued_up' AND contract_id = :c1),
+  '630\.00 x 500 / 900 = 350\.00 .* \| .*70\.00 x 3100 / 6200 = 35\.00 .*; real 385\.00 - billed 420\.00 = -35\.00$',
+  'the true-up shows the real split and the difference');
+SELECT is((SELECT count(*)::int FROM leasemgr.allocate(:park, '2026-03-01') WHERE state = 'trued_up'), 0, 'a billed estimate is trued up once');
 
 -- ---- by_area with a remainder cent ----------------------------------------------------------------
 -- 100.01 by 3,100 : 1,550 : 1,550 = 50.005, 25.0025, 25.0025: floors 50.00 + 25.00 + 25.00 = 100.00;
@@ -104,13 +117,10 @@ SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %
 -- kW x days: 7.5 x 31 and 2.5 x 31: 20.00 x 3/4 = 15.00, x 1/4 = 5.00; A3 declares no power.
 SELECT results_eq(format($$SELECT contract_id, amount FROM res WHERE rule_id = %s ORDER BY contract_id NULLS LAST$$, :r_kw),
   format($$VALUES (%s::bigint, 15.00::numeric), (%s, 5.00)$$, :c1, :c2), 'by equipment power: 15.00 and 5.00');
-SELECT matches((SELECT explain FROM res WHERE rule_id = :r_ac AND part = 'pool' AND contract_id = :c1),
-  '^Central AC 2026-03 \(by_submeter\): pool AC-MAIN 0\.000 \(read 2026-03-01 00:00\) -> 1,000\.000 \(read 2026-04-01 00:00\) = 1,000\.000 x 0\.7000 CNY = 700\.00 CNY; the sub-meters measured 900 of 1000 kWh: 630\.00 CNY of it; sub-meter AC-1 500: 500 kWh of 900 kWh among 3 parties \(the landlord''s vacant part included\) -> 630\.00 x 500 / 900 = 350\.00 \(to the cent by largest remainder: the shares add up to the pool\)$',
-  'each share says how it was computed');
 
 -- ---- the tenant's statement -----------------------------------------------------------------------
-SELECT is((SELECT count(*)::int FROM leasemgr.allocation_statement(:c1, '2026-03-15')), 6,
-          'C1''s statement: six shares (AC pool and remainder, common areas, lift, canteen, fresh air)');
+SELECT is((SELECT count(*)::int FROM leasemgr.allocation_statement(:c1, '2026-03-15')), 7,
+          'C1''s statement: seven shares (AC pool, remainder and true-up, common areas, lift, canteen, fresh air)');
 SELECT is((SELECT your_basis || '/' || basis_total || ' ' || basis_unit || ' ' || parties FROM leasemgr.allocation_statement(:c1, '2026-03-01')
             WHERE rule_name = 'Common areas'), '3100.0000/6200.0000 m2 x days 3',
           '... with its basis, everyone''s total and the number of parties');
@@ -119,20 +129,33 @@ SELECT ok(NOT EXISTS (SELECT FROM leasemgr.allocation_statement(:c1, '2026-03-01
           '... and no other tenant''s contract, unit or name');
 
 -- ---- billed once, then final -------------------------------------------------------------------------
--- C1's shares: 350.00 + 35.00 + 50.01 + 54.00 + 6.00 + 15.00 = 510.01.
-SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'the April run bills March''s shares');
+-- C1: 420.00 + 0.00 + 50.01 + 54.00 + 6.00 + 15.00 billed at the estimate, then the true-up -35.00:
+-- 510.01, its real shares 350.00 + 35.00 + 50.01 + 54.00 + 6.00 + 15.00.
+SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'the next run bills the true-ups');
 SELECT is((SELECT sum(amount) FROM leasemgr.bill_line WHERE contract_id = :c1 AND line_type = 'allocation'), 510.01,
-          'C1 is billed its six shares: 510.01');
+          'C1''s allocation lines add up to its real shares: 510.01');
 SELECT is((SELECT kind FROM leasemgr.bill_line l JOIN leasemgr.allocation_share s ON s.id = l.allocation_share_id
             WHERE s.rule_id = :r_ac AND s.contract_id = :c1 AND s.part = 'pool'), 'ac', '... as lines of the rule''s fee kind');
 SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE line_type = 'allocation' AND contract_id IS NULL), 0,
           'the landlord''s shares are never billed');
-SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'a second run ...');
-SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE line_type = 'allocation'), 12, '... bills no share twice (6 + 6 lines)');
-SELECT is((SELECT count(*)::int FROM leasemgr.allocate(:park, '2026-03-01') WHERE state = 'billed'), 16,
+SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'a third run ...');
+SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE line_type = 'allocation'), 14,
+          '... bills no share twice (6 + 6 shares, 2 true-ups)');
+SELECT is((SELECT count(*)::int FROM leasemgr.allocate(:park, '2026-03-01') WHERE state = 'billed'), 19,
           'allocating a billed month again changes nothing: every share shows as billed');
 SELECT throws_ok(format($$DELETE FROM leasemgr.allocation_share WHERE contract_id = %s$$, :c1), 'LM010', NULL,
                  'a billed share cannot be deleted');
+
+-- ---- held: the pool itself in doubt ------------------------------------------------------------------
+SELECT matches((SELECT explain FROM leasemgr.allocate(:park, '2026-04-01') WHERE rule_id = :r_ac),
+  '^Central AC 2026-04 held: readings missing on the pool meter: AC-MAIN: no reading at or after 2026-05-01 00:00',
+  'April''s AC split waits for the pool meter''s reading: nothing is estimated for the pool');
+INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, baseline, ratio)
+VALUES (:park, :main, 'total', 'negative', tstzrange('2026-04-02 00:00+08', '2026-04-03 00:00+08'), -5, NULL, NULL)
+RETURNING id AS neg \gset
+SELECT is((SELECT state || ': ' || explain FROM leasemgr.allocate(:park, '2026-04-01') WHERE rule_id = :r_ac),
+  format('held: Central AC 2026-04 held: anomaly %s (negative on AC-MAIN) open on the pool meter: split once engineering decides (leasemgr.decide_anomaly)', :neg),
+  'an open anomaly on the pool meter holds the split');
 
 -- ---- a rule's spike ratio overrides the park's for its pool's meters -------------------------------
 -- AC-4, a sub-meter of the pool used in January and February only: 10 kWh a day, 31 on 02-05.
