@@ -404,48 +404,74 @@ BEGIN
 
   IF (rule).method OPERATOR(pg_catalog.=) 'by_submeter' THEN
     SELECT p.estimate_missing INTO v_estimate_missing FROM leasemgr.metering_policy_of((rule).park_id) p;
-    -- Each sub-meter's consumption, to the contract that leased its unit most of the month
-    -- (the landlord for a vacant unit or a shared sub-meter). A contract whose sub-meter is
+    -- Each sub-meter's consumption over the days each contract leased its unit in the month
+    -- (interpolated at the lease's first and last midnight), and over the days it stood
+    -- vacant to the landlord (a shared sub-meter's all month). A contract whose sub-meter is
     -- doubtful (an open or confirmed spike, negative or bounds anomaly) or unread (when the
-    -- park estimates missing readings) counts at its fallback estimate.
+    -- park estimates missing readings) counts at its fallback estimate for its days.
     v_ids := '{}'; v_bases := '{}'; v_notes := '{}';
     FOR s IN
-      SELECT x.party, pg_catalog.sum(x.quantity) AS quantity,
-             pg_catalog.string_agg(pg_catalog.format('%s %s', x.code, COALESCE(pg_catalog.trim_scale(x.quantity)::text, 'unread')),
+      WITH sub AS (
+        SELECT sm.id, sm.code, sm.unit_id,
+               (SELECT pg_catalog.string_agg(pg_catalog.format('anomaly %s (%s on %s, %s)', a.id, a.kind, sm.code, a.state),
+                                             ', ' ORDER BY a.id)
+                  FROM leasemgr.anomaly a
+                 WHERE a.meter_id OPERATOR(pg_catalog.=) sm.id AND a.state OPERATOR(pg_catalog.<>) 'dismissed'
+                   AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
+                   AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS doubt
+          FROM leasemgr.meter sm
+         WHERE sm.parent_id OPERATOR(pg_catalog.=) (rule).pool_meter_id
+           AND sm.installed_at OPERATOR(pg_catalog.<) v_to
+           AND (sm.removed_at IS NULL OR sm.removed_at OPERATOR(pg_catalog.>) v_from)
+      ), per AS (
+        SELECT sb.id, sb.code, sb.doubt, p.party, p.whole, p.d0, p.d1, c.quantity
+          FROM sub sb
+          CROSS JOIN LATERAL (
+            SELECT cu.contract_id AS party, false AS whole,
+                   GREATEST(pg_catalog.lower(cu.lease_range), month) AS d0,
+                   LEAST(pg_catalog.upper(cu.lease_range), v_next) AS d1
+              FROM leasemgr.contract_unit cu
+             WHERE cu.unit_id OPERATOR(pg_catalog.=) sb.unit_id AND cu.is_live
+               AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
+            UNION ALL
+            SELECT NULL::bigint, true, month, v_next) p
+          CROSS JOIN LATERAL leasemgr.meter_consumption(sb.id,
+            p.d0::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'),
+            p.d1::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'), (rule).pool_register) c
+      ), parts AS (
+        SELECT l.code, l.doubt, l.party, l.d0, l.d1, l.quantity, l.d1 OPERATOR(pg_catalog.-) l.d0 AS days
+          FROM per l WHERE NOT l.whole
+        UNION ALL
+        -- the vacant days: the month's consumption less the leased days'
+        SELECT w.code, w.doubt, NULL, w.d0, w.d1,
+               w.quantity OPERATOR(pg_catalog.-) COALESCE((SELECT pg_catalog.sum(l.quantity) FROM per l
+                                                           WHERE l.id OPERATOR(pg_catalog.=) w.id AND NOT l.whole), 0),
+               (w.d1 OPERATOR(pg_catalog.-) w.d0) OPERATOR(pg_catalog.-)
+                 COALESCE((SELECT pg_catalog.sum(l.d1 OPERATOR(pg_catalog.-) l.d0) FROM per l
+                            WHERE l.id OPERATOR(pg_catalog.=) w.id AND NOT l.whole), 0)
+          FROM per w WHERE w.whole
+      )
+      SELECT x.party, pg_catalog.sum(x.quantity) AS quantity, pg_catalog.min(x.d0) AS d0, pg_catalog.max(x.d1) AS d1,
+             pg_catalog.string_agg(pg_catalog.format('%s %s%s', x.code, COALESCE(pg_catalog.trim_scale(x.quantity)::text, 'unread'),
+                                                     CASE WHEN x.days OPERATOR(pg_catalog.<) (v_next OPERATOR(pg_catalog.-) month)
+                                                          THEN pg_catalog.format(' (%s days)', x.days) ELSE '' END),
                                    ', ' ORDER BY x.code) AS note,
              pg_catalog.bool_or(x.quantity IS NULL) AS missing,
              pg_catalog.string_agg(x.doubt, ', ' ORDER BY x.code) AS doubt,
              pg_catalog.string_agg(CASE WHEN x.quantity IS NULL THEN x.code END, ', ') AS missing_codes
-        FROM (SELECT sm.code, c.quantity,
-                     (SELECT pg_catalog.string_agg(pg_catalog.format('anomaly %s (%s on %s, %s)', a.id, a.kind, sm.code, a.state),
-                                                   ', ' ORDER BY a.id)
-                        FROM leasemgr.anomaly a
-                       WHERE a.meter_id OPERATOR(pg_catalog.=) sm.id AND a.state OPERATOR(pg_catalog.<>) 'dismissed'
-                         AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
-                         AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS doubt,
-                     (SELECT cu.contract_id FROM leasemgr.contract_unit cu
-                       WHERE cu.unit_id OPERATOR(pg_catalog.=) sm.unit_id AND cu.is_live
-                         AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
-                       ORDER BY pg_catalog.upper(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next))
-                                OPERATOR(pg_catalog.-) pg_catalog.lower(cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next)) DESC,
-                                cu.contract_id
-                       LIMIT 1) AS party
-                FROM leasemgr.meter sm
-                CROSS JOIN LATERAL leasemgr.meter_consumption(sm.id, v_from, v_to, (rule).pool_register) c
-               WHERE sm.parent_id OPERATOR(pg_catalog.=) (rule).pool_meter_id
-                 AND sm.installed_at OPERATOR(pg_catalog.<) v_to
-                 AND (sm.removed_at IS NULL OR sm.removed_at OPERATOR(pg_catalog.>) v_from)) x
+        FROM parts x
+       WHERE x.party IS NOT NULL OR x.days OPERATOR(pg_catalog.>) 0
        GROUP BY x.party
        ORDER BY x.party NULLS LAST
     LOOP
       IF s.doubt IS NOT NULL OR (s.missing AND v_estimate_missing) THEN
         IF s.party IS NULL THEN
-          held := pg_catalog.format('%s on a sub-meter of no tenant: nothing to estimate it from; split once engineering decides or the meter is read',
+          held := pg_catalog.format('%s on a sub-meter on vacant days or of no tenant: nothing to estimate it from; split once engineering decides or the meter is read',
                                     COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes));
           RETURN;
         END IF;
         SELECT e.quantity, e.explain INTO v_est, v_est_text
-          FROM leasemgr.estimated_consumption(s.party, v_meter.kind, month, v_next OPERATOR(pg_catalog.-) 1) e;
+          FROM leasemgr.estimated_consumption(s.party, v_meter.kind, s.d0, s.d1 OPERATOR(pg_catalog.-) 1) e;
         IF v_est IS NULL THEN
           held := pg_catalog.format('%s, and no estimate (%s)',
                                     COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes), v_est_text);
