@@ -184,6 +184,47 @@ COMMENT ON COLUMN leasemgr.work_order.closed_at IS 'When it was closed (done or 
 COMMENT ON COLUMN leasemgr.work_order.closed_by IS 'Who closed it.';
 COMMENT ON COLUMN leasemgr.work_order.note IS 'Free text: what engineering found.';
 
+-- Who opened and closed a work order is stamped, for every writer; a closed order is history.
+CREATE FUNCTION leasemgr.work_order_before_write() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = pg_catalog.format('work order %s cannot be deleted', OLD.id),
+      DETAIL = 'Work orders are the record of what engineering was asked and did.',
+      HINT = 'Close it with state cancelled and a note.';
+  END IF;
+  IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+    NEW.opened_at := pg_catalog.now();
+    NEW.opened_by := leasemgr.current_actor();
+  ELSE
+    IF OLD.state OPERATOR(pg_catalog.<>) 'open'
+       OR (NEW.park_id, NEW.kind, NEW.meter_id, NEW.contract_id, NEW.month, NEW.anomaly_id, NEW.subject, NEW.opened_at, NEW.opened_by)
+          IS DISTINCT FROM (OLD.park_id, OLD.kind, OLD.meter_id, OLD.contract_id, OLD.month, OLD.anomaly_id, OLD.subject, OLD.opened_at, OLD.opened_by) THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM010',
+        MESSAGE = pg_catalog.format('work order %s cannot be changed that way', OLD.id),
+        DETAIL = CASE WHEN OLD.state OPERATOR(pg_catalog.<>) 'open' THEN pg_catalog.format('It is %s.', OLD.state)
+                      ELSE 'What it is about, and who opened it when, are fixed.' END,
+        HINT = 'An open work order changes its note or closes (state done or cancelled); open a new one for new work.';
+    END IF;
+  END IF;
+  IF NEW.state OPERATOR(pg_catalog.=) 'open' THEN
+    NEW.closed_at := NULL;
+    NEW.closed_by := NULL;
+  ELSE
+    NEW.closed_at := pg_catalog.now();
+    NEW.closed_by := leasemgr.current_actor();
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.work_order_before_write() IS
+  'Trigger: a work order''s opened_at/opened_by and closed_at/closed_by are stamped (now, leasemgr.current_actor()), whoever writes; an open order changes only its note and state; a closed one never changes; none is deleted (SQLSTATE LM010).';
+CREATE TRIGGER work_order_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.work_order
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.work_order_before_write();
+
 -- ---- The rules of meters -------------------------------------------------------------------
 
 CREATE FUNCTION leasemgr.meter_before_write() RETURNS trigger
@@ -590,6 +631,7 @@ GRANT INSERT (park_id, meter_id, register, read_at, value, source, photo_sha256,
 GRANT INSERT, UPDATE ON leasemgr.work_order TO leasemgr_operator, leasemgr_finance;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.metering_policy TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.meter_reading_id_seq TO leasemgr_operator;
+REVOKE ALL ON FUNCTION leasemgr.work_order_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION leasemgr.meter_before_write(), leasemgr.reading_refusal(leasemgr.meter_reading, leasemgr.meter),
   leasemgr.meter_reading_check(), leasemgr.meter_reading_before_change(),
   leasemgr.meter_reading_partitions(date, date),

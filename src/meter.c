@@ -104,13 +104,18 @@ lm_qty_text(int64 q)
 	return s.data;
 }
 
+/* A register's consumption times the meter's multiplier, or a clear error beyond int64. */
 static int64
-mul_qty(int64 q, int64 multiplier)
+mul_qty(const MeterInfo *m, int64 q)
 {
 	int64		r;
 
-	if (pg_mul_s64_overflow(q, multiplier, &r))
-		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("consumption out of range")));
+	if (pg_mul_s64_overflow(q, m->multiplier, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_METER),
+				 errmsg("consumption of meter %s is out of range", m->code),
+				 errdetail("%s x multiplier %lld does not fit in a quantity.", lm_qty_text(q), (long long) m->multiplier),
+				 errhint("Check the meter's multiplier and its readings: a wrong reading is voided.")));
 	return r;
 }
 
@@ -304,7 +309,7 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 		appendStringInfo(ex, ", rolled over at %s", lm_qty_text(register_range(m)));
 	if (negs > 0)
 		appendStringInfo(ex, ", with %d negative step%s", negs, negs == 1 ? "" : "s");
-	*qty = mul_qty(hi_v - lo_v, m->multiplier);
+	*qty = mul_qty(m, hi_v - lo_v);
 	if (m->multiplier != 1)
 		appendStringInfo(ex, " x %lld = %s", (long long) m->multiplier, lm_qty_text(*qty));
 	*negatives += negs;
@@ -395,10 +400,17 @@ metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to
 							"AND m.kind OPERATOR(pg_catalog.=) $2 "
 							"AND m.installed_at OPERATOR(pg_catalog.<) $4 "
 							"AND (m.removed_at IS NULL OR m.removed_at OPERATOR(pg_catalog.>) $3) "
+							/* a sub-meter whose parent measures the same units is inside it: counted once, by the parent */
+							"AND NOT EXISTS (SELECT FROM leasemgr.meter p WHERE p.id OPERATOR(pg_catalog.=) m.parent_id "
+							"  AND p.installed_at OPERATOR(pg_catalog.<) $4 "
+							"  AND (p.removed_at IS NULL OR p.removed_at OPERATOR(pg_catalog.>) $3) AND %s) "
 							"ORDER BY m.code, m.id",
 							by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
 							: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1"),
+							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1",
+							by_unit ? "p.unit_id OPERATOR(pg_catalog.=) $1"
+							: "p.unit_id IN (SELECT cu2.unit_id FROM leasemgr.contract_unit cu2 "
+							"WHERE cu2.contract_id OPERATOR(pg_catalog.=) $1)"),
 							4, argtypes);
 	}
 	args[0] = Int64GetDatum(id);

@@ -2,7 +2,7 @@
 -- SQLSTATE and words, and nothing written), idempotent retries, the bulk path checked once
 -- per statement, voiding, and the monthly partitions.
 BEGIN;
-SELECT plan(53);
+SELECT plan(59);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 
 SELECT th.park('MR') AS park \gset
@@ -206,6 +206,25 @@ SELECT is((SELECT count(*) FROM leasemgr.meter_reading_default WHERE read_at >= 
           'June''s rows wait in the default partition');
 SELECT is(leasemgr.meter_reading_partitions('2026-05-01', '2026-07-01'), 2, 'two partitions created (June, July; May exists)');
 SELECT is((SELECT count(*) FROM ONLY leasemgr.meter_reading_y2026m06), 2::bigint, '... and June''s rows moved in');
+
+-- ---- work orders: stamped, and history once closed ------------------------------------------------
+SET LOCAL leasemgr.actor = 'eng.li';
+INSERT INTO leasemgr.work_order (park_id, kind, subject, opened_by, opened_at)
+VALUES (:park, 'inspection', 'Check the riser cupboard', 'someone.else', '2020-01-01') RETURNING id AS wo \gset
+SELECT is((SELECT opened_by || ' ' || (opened_at > now() - interval '1 minute') FROM leasemgr.work_order WHERE id = :wo),
+          'eng.li true', 'who opened a work order, and when, is stamped, not taken from the writer');
+SELECT throws_ok(format($$UPDATE leasemgr.work_order SET subject = 'Something else' WHERE id = %s$$, :wo), 'LM010',
+                 format('work order %s cannot be changed that way', :wo), 'what an order is about is fixed');
+SET LOCAL leasemgr.actor = 'eng.wang';
+UPDATE leasemgr.work_order SET state = 'done', note = 'cleaned', closed_by = 'nobody' WHERE id = :wo;
+SELECT is((SELECT closed_by || ' ' || (closed_at IS NOT NULL) FROM leasemgr.work_order WHERE id = :wo),
+          'eng.wang true', 'closing stamps who closed it');
+SELECT throws_ok(format($$UPDATE leasemgr.work_order SET note = 'rewritten' WHERE id = %s$$, :wo), 'LM010', NULL,
+                 'a closed work order never changes');
+SELECT throws_ok(format($$DELETE FROM leasemgr.work_order WHERE id = %s$$, :wo), 'LM010', NULL,
+                 'a work order is never deleted');
+RESET leasemgr.actor;
+SELECT is((SELECT note FROM leasemgr.work_order WHERE id = :wo), 'cleaned', '... and stays as it was closed');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- month boundary, flat, tiered and time-of-use prices, and a month without readings held with
 -- a work order until it is read. Every figure is worked out by hand in the comment beside it.
 BEGIN;
-SELECT plan(33);
+SELECT plan(36);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -148,6 +148,33 @@ SELECT th.refuses(format($$INSERT INTO leasemgr.charge (contract_id, kind, basis
 SELECT th.refuses(format($$INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed) VALUES (%s, 'rent', 'metered', 1, 'water', 'arrears')$$, :c4),
   'LM015', 'a metered charge cannot be of kind rent', 'Metered charges bill consumption: utilities, air conditioning or other.',
   'Use kind ''utility'', ''ac'' or ''other'' for a metered charge.', 'rent is not metered');
+
+-- ---- a main meter and its sub-meter on the same unit: counted once -----------------------------
+-- MB-05's main meter read 0 -> 1,000; a sub-meter behind it (a production line) 0 -> 300. The
+-- unit used 1,000 kWh, not 1,300: 1,000 x 1.0000 = 1,000.00.
+SELECT th.unit(:park, 'MB-05', 60) AS u5 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
+VALUES (:park, 'E-05', :u5, 'electricity', 6, '2026-01-01 00:00+08') RETURNING id AS m5 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, parent_id, kind, digits, installed_at)
+VALUES (:park, 'E-05-L1', :u5, :m5, 'electricity', 6, '2026-01-01 00:00+08') RETURNING id AS m5s \gset
+SELECT leasemgr.record_reading(:m5, '2026-03-01 00:00+08', 0, 'iot'), leasemgr.record_reading(:m5, '2026-04-01 00:00+08', 1000, 'iot'),
+       leasemgr.record_reading(:m5s, '2026-03-01 00:00+08', 0, 'iot'), leasemgr.record_reading(:m5s, '2026-04-01 00:00+08', 300, 'iot');
+SELECT th.draft(:park, 'MB-C5', ARRAY[:u5], '2026-03-01', '2027-02-28') AS c5 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed)
+VALUES (:c5, 'utility', 'metered', 1.0000, 'electricity', 'arrears') RETURNING id AS ch5 \gset
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-03-31') WHERE charge_id = :ch5), 1000.00,
+          'a sub-meter behind the unit''s own main meter is not counted twice: 1,000.00, not 1,300.00');
+
+-- ---- a consumption beyond what a quantity holds: a clear error ------------------------------------
+-- 999,999,999,999.000 x 1,000,000 does not fit in 64 bits of thousandths.
+INSERT INTO leasemgr.meter (park_id, code, kind, digits, multiplier, installed_at)
+VALUES (:park, 'E-HUGE', 'electricity', 12, 1000000, '2026-01-01 00:00+08') RETURNING id AS mh \gset
+SELECT leasemgr.record_reading(:mh, '2026-03-01 00:00+08', 0, 'iot'), leasemgr.record_reading(:mh, '2026-03-02 00:00+08', 999999999999, 'iot');
+SELECT th.refuses(format($$SELECT leasemgr.meter_consumption(%s, '2026-03-01 00:00+08', '2026-03-02 00:00+08')$$, :mh),
+  'LM017', 'consumption of meter E-HUGE is out of range',
+  '999,999,999,999.000 x multiplier 1000000 does not fit in a quantity.',
+  'Check the meter''s multiplier and its readings: a wrong reading is voided.', 'an overflowing consumption');
+SELECT is((SELECT count(*)::int FROM leasemgr.meter WHERE code = 'E-HUGE'), 1, '... and the meter is still there to correct');
 
 SELECT * FROM finish();
 ROLLBACK;
