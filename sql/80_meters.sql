@@ -589,11 +589,12 @@ COMMENT ON FUNCTION leasemgr.record_reading(bigint, timestamptz, numeric, text, 
 -- ---- Consumption ---------------------------------------------------------------------------
 
 CREATE FUNCTION leasemgr.meter_consumption(meter_id bigint, from_ts timestamptz, to_ts timestamptz,
-                                           register text DEFAULT 'total', OUT quantity numeric, OUT explain text)
+                                           register text DEFAULT 'total', OUT quantity numeric, OUT explain text,
+                                           OUT negative_steps integer)
   AS 'MODULE_PATHNAME', 'meter_consumption'
   LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) IS
-  'What one register of a meter measured from from_ts to to_ts, after its multiplier, in its unit (kWh, m3, GJ), with the calculation in words: the readings used, values interpolated by time at a moment between two readings, rollovers, the multiplier. A meter installed or removed in between counts from its first or up to its last reading. quantity is NULL when the readings do not cover the moments yet (the explain text says which is missing). Void readings are skipped.';
+  'What one register of a meter measured from from_ts to to_ts, after its multiplier, in its unit (kWh, m3, GJ), with the calculation in words: the readings used, values interpolated by time at a moment between two readings, rollovers, the multiplier. A meter installed or removed in between counts from its first or up to its last reading. quantity is NULL when the readings do not cover the moments yet (the explain text says which is missing). Void readings are skipped. negative_steps counts the readings that went back without a rollover (counted as they are, negative): a figure to look at before billing it.';
 
 -- ---- Security, dump -------------------------------------------------------------------------
 

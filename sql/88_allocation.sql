@@ -174,12 +174,25 @@ BEGIN
       'A floor rule names its building and its floor.'
     WHEN NEW.valid_to IS NOT NULL AND NEW.valid_to OPERATOR(pg_catalog.<) NEW.valid_from THEN
       pg_catalog.format('valid_to %s is before valid_from %s.', NEW.valid_to, NEW.valid_from)
+    -- a billed month is final: its true-up must recompute it on the terms it was billed on
+    WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE'
+         AND (NEW.park_id, NEW.pool_meter_id, NEW.pool_register, NEW.rate, NEW.pool_amount, NEW.fee_kind, NEW.method,
+              NEW.scope, NEW.scope_building_id, NEW.scope_floor, NEW.remainder_method, NEW.valid_from)
+             IS DISTINCT FROM
+             (OLD.park_id, OLD.pool_meter_id, OLD.pool_register, OLD.rate, OLD.pool_amount, OLD.fee_kind, OLD.method,
+              OLD.scope, OLD.scope_building_id, OLD.scope_floor, OLD.remainder_method, OLD.valid_from)
+         AND EXISTS (SELECT FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l
+                       ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
+                      WHERE sh.rule_id OPERATOR(pg_catalog.=) OLD.id) THEN
+      'Its shares have been billed on these terms; a change would rewrite billed months.'
     END;
   IF v_problem IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'LM018',
       MESSAGE = pg_catalog.format('invalid allocation rule "%s"', NEW.name),
       DETAIL = v_problem,
-      HINT = 'See docs/metering.md, "Shared-cost allocation": one pool, a method, a scope.';
+      HINT = CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND v_problem LIKE 'Its shares have been billed%'
+                  THEN 'End the rule with valid_to and add a new rule from the next month.'
+                  ELSE 'See docs/metering.md, "Shared-cost allocation": one pool, a method, a scope.' END;
   END IF;
   RETURN NEW;
 END
@@ -189,26 +202,38 @@ COMMENT ON FUNCTION leasemgr.allocation_rule_before_write() IS
 CREATE TRIGGER allocation_rule_before_write BEFORE INSERT OR UPDATE ON leasemgr.allocation_rule
   FOR EACH ROW EXECUTE FUNCTION leasemgr.allocation_rule_before_write();
 
--- Billed shares never change; unbilled ones are allocate()'s to recompute. Nobody updates one.
+-- A month's shares are final once one of them is billed: no share is added to it (but the
+-- true-up of a billed estimate) or taken from it; no share is ever updated. For every writer.
 CREATE FUNCTION leasemgr.allocation_share_before_change() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
+DECLARE
+  v_row leasemgr.allocation_share := CASE TG_OP WHEN 'INSERT' THEN NEW ELSE OLD END;
+  v_final boolean;
+  v_estimate boolean;
 BEGIN
-  IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' OR EXISTS (
-       SELECT FROM leasemgr.bill_line l WHERE l.allocation_share_id OPERATOR(pg_catalog.=) OLD.id) THEN
+  SELECT pg_catalog.bool_or(true), pg_catalog.bool_or(sh.estimated) INTO v_final, v_estimate
+    FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
+   WHERE sh.rule_id OPERATOR(pg_catalog.=) v_row.rule_id AND sh.month OPERATOR(pg_catalog.=) v_row.month;
+  IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE'
+     OR (TG_OP OPERATOR(pg_catalog.=) 'DELETE' AND v_final)
+     OR (TG_OP OPERATOR(pg_catalog.=) 'INSERT' AND v_final AND NOT (NEW.part OPERATOR(pg_catalog.=) 'true_up' AND v_estimate))
+     OR (TG_OP OPERATOR(pg_catalog.=) 'INSERT' AND NEW.part OPERATOR(pg_catalog.=) 'true_up' AND v_final IS NULL) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM010',
-      MESSAGE = pg_catalog.format('allocation share %s cannot be changed', OLD.id),
+      MESSAGE = pg_catalog.format('the shares of allocation rule %s for %s cannot be changed that way',
+                                  v_row.rule_id, pg_catalog.to_char(v_row.month, 'YYYY-MM')),
       DETAIL = CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN 'Shares are computed by leasemgr.allocate, never edited.'
-                    ELSE 'It has been billed.' END,
+                    WHEN v_final IS NULL THEN 'A true-up settles a billed estimate; nothing of this month is billed.'
+                    ELSE 'The month is billed: its shares are final.' END,
       HINT = 'Recompute a month that is not billed yet with leasemgr.allocate; correct a billed share with an adjustment line.';
   END IF;
-  RETURN OLD;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.allocation_share_before_change() IS
-  'Trigger: shares are never updated, and billed shares never deleted (SQLSTATE LM010).';
-CREATE TRIGGER allocation_share_before_change BEFORE UPDATE OR DELETE ON leasemgr.allocation_share
+  'Trigger: shares are never updated; once a share of a rule''s month is billed, the month''s shares are final: none is deleted and none added, except the true-ups of a billed estimate (SQLSTATE LM010).';
+CREATE TRIGGER allocation_share_before_change BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.allocation_share
   FOR EACH ROW EXECUTE FUNCTION leasemgr.allocation_share_before_change();
 
 -- ---- the split ----------------------------------------------------------------------------
@@ -220,11 +245,12 @@ COMMENT ON FUNCTION leasemgr.largest_remainder(numeric, numeric[]) IS
   'Splits total (CNY, to the cent) in proportion to weights: every share floored to the cent, then the cents left one each to the largest remainders, ties to the earlier weight. The shares add up to total exactly. Order the parties as the tie rule should favour them (allocate: contracts by id, the landlord last).';
 
 CREATE FUNCTION leasemgr.estimated_consumption(contract_id bigint, kind text, from_day date, to_day date,
+                                               unit_ids bigint[] DEFAULT NULL,
                                                OUT quantity numeric, OUT explain text)
   AS 'MODULE_PATHNAME', 'estimated_consumption'
-  LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION leasemgr.estimated_consumption(bigint, text, date, date) IS
-  'The fallback estimate of a contract''s consumption of a kind (electricity, water, ac, gas, heat) over whole days: the average use per m2 of the other leased units of its floors with real figures x its metered area x its own ratio to that average (median of its last 3 months with real figures), the way a metered bill line is estimated (docs/metering.md). quantity is NULL when nothing can be estimated from; the explain text says why or how.';
+  LANGUAGE C STABLE;
+COMMENT ON FUNCTION leasemgr.estimated_consumption(bigint, text, date, date, bigint[]) IS
+  'The fallback estimate of a contract''s consumption of a kind (electricity, water, ac, gas, heat) over whole days: the average use per m2 of the other leased units of its floors with real figures x its metered area x its own ratio to that average (median of its last 3 months with real figures), the way a metered bill line is estimated (docs/metering.md); of all its metered units, or of unit_ids only. quantity is NULL when nothing can be estimated from; the explain text says why or how. NULL arguments give NULL.';
 
 -- The basis of each party in scope for a by_area, by_equipment_power or by_headcount split
 -- of a month: contracts by what they lease x the days leased, the landlord by what stands
@@ -248,7 +274,10 @@ BEGIN ATOMIC
                        ELSE x.headcount END AS measure,
            (pg_catalog.upper(d.days) OPERATOR(pg_catalog.-) pg_catalog.lower(d.days)) AS days
       FROM units x
-      JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) x.id AND cu.is_live
+      JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) x.id
+      -- leases that occupy the unit, closed ones included: a month is split as it was leased
+      JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id
+       AND c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
       CROSS JOIN m
       CROSS JOIN LATERAL (SELECT cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(m.first, m.next) AS days) d
      WHERE NOT pg_catalog.isempty(d.days)
@@ -368,6 +397,7 @@ DECLARE
   v_estimate_missing boolean;
   v_est numeric;
   v_est_text text;
+  v_negatives integer;
   s record;
 BEGIN
   estimated := false;
@@ -388,10 +418,15 @@ BEGIN
       held := held OPERATOR(pg_catalog.||) ' open on the pool meter: split once engineering decides (leasemgr.decide_anomaly)';
       RETURN;
     END IF;
-    SELECT c.quantity, c.explain INTO v_qty, v_qty_text
+    SELECT c.quantity, c.explain, c.negative_steps INTO v_qty, v_qty_text, v_negatives
       FROM leasemgr.meter_consumption((rule).pool_meter_id, v_from, v_to, (rule).pool_register) c;
     IF v_qty IS NULL THEN
       held := pg_catalog.format('readings missing on the pool meter: %s', v_qty_text);
+      RETURN;
+    END IF;
+    IF v_negatives OPERATOR(pg_catalog.>) 0 THEN
+      held := pg_catalog.format('the pool meter went back without a rollover (%s); split once the wrong reading is voided',
+                                v_qty_text);
       RETURN;
     END IF;
     -- The pool is rounded to the cent here, once; the splits below are exact.
@@ -407,8 +442,11 @@ BEGIN
     -- Each sub-meter's consumption over the days each contract leased its unit in the month
     -- (interpolated at the lease's first and last midnight), and over the days it stood
     -- vacant to the landlord (a shared sub-meter's all month). A contract whose sub-meter is
-    -- doubtful (an open or confirmed spike, negative or bounds anomaly) or unread (when the
-    -- park estimates missing readings) counts at its fallback estimate for its days.
+    -- doubtful (an open or confirmed spike, negative or bounds anomaly, a step backwards) or
+    -- unread (when the park estimates missing readings) counts at its fallback estimate for
+    -- its days and the sub-meters' units. What cannot be estimated waits, except under a
+    -- confirmed anomaly alone: confirming meant the wrong readings were voided or corrected,
+    -- so the readings as they stand are used.
     v_ids := '{}'; v_bases := '{}'; v_notes := '{}';
     FOR s IN
       WITH sub AS (
@@ -418,20 +456,27 @@ BEGIN
                   FROM leasemgr.anomaly a
                  WHERE a.meter_id OPERATOR(pg_catalog.=) sm.id AND a.state OPERATOR(pg_catalog.<>) 'dismissed'
                    AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
-                   AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS doubt
+                   AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS doubt,
+               EXISTS (SELECT FROM leasemgr.anomaly a
+                        WHERE a.meter_id OPERATOR(pg_catalog.=) sm.id AND a.state OPERATOR(pg_catalog.=) 'open'
+                          AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}')
+                          AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(v_from, v_to)) AS open_doubt
           FROM leasemgr.meter sm
          WHERE sm.parent_id OPERATOR(pg_catalog.=) (rule).pool_meter_id
            AND sm.installed_at OPERATOR(pg_catalog.<) v_to
            AND (sm.removed_at IS NULL OR sm.removed_at OPERATOR(pg_catalog.>) v_from)
       ), per AS (
-        SELECT sb.id, sb.code, sb.doubt, p.party, p.whole, p.d0, p.d1, c.quantity
+        SELECT sb.id, sb.code, sb.unit_id, sb.doubt, sb.open_doubt, p.party, p.whole, p.d0, p.d1, c.quantity,
+               c.negative_steps
           FROM sub sb
           CROSS JOIN LATERAL (
             SELECT cu.contract_id AS party, false AS whole,
                    GREATEST(pg_catalog.lower(cu.lease_range), month) AS d0,
                    LEAST(pg_catalog.upper(cu.lease_range), v_next) AS d1
               FROM leasemgr.contract_unit cu
-             WHERE cu.unit_id OPERATOR(pg_catalog.=) sb.unit_id AND cu.is_live
+              JOIN leasemgr.contract ct ON ct.id OPERATOR(pg_catalog.=) cu.contract_id
+               AND ct.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
+             WHERE cu.unit_id OPERATOR(pg_catalog.=) sb.unit_id
                AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
             UNION ALL
             SELECT NULL::bigint, true, month, v_next) p
@@ -439,53 +484,63 @@ BEGIN
             p.d0::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'),
             p.d1::timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'), (rule).pool_register) c
       ), parts AS (
-        SELECT l.code, l.doubt, l.party, l.d0, l.d1, l.quantity, l.d1 OPERATOR(pg_catalog.-) l.d0 AS days
+        SELECT l.code, l.unit_id, l.doubt, l.open_doubt, l.party, l.d0, l.d1, l.quantity, l.negative_steps,
+               l.d1 OPERATOR(pg_catalog.-) l.d0 AS days
           FROM per l WHERE NOT l.whole
         UNION ALL
         -- the vacant days: the month's consumption less the leased days'
-        SELECT w.code, w.doubt, NULL, w.d0, w.d1,
+        SELECT w.code, w.unit_id, w.doubt, w.open_doubt, NULL, w.d0, w.d1,
                w.quantity OPERATOR(pg_catalog.-) COALESCE((SELECT pg_catalog.sum(l.quantity) FROM per l
                                                            WHERE l.id OPERATOR(pg_catalog.=) w.id AND NOT l.whole), 0),
+               w.negative_steps,
                (w.d1 OPERATOR(pg_catalog.-) w.d0) OPERATOR(pg_catalog.-)
                  COALESCE((SELECT pg_catalog.sum(l.d1 OPERATOR(pg_catalog.-) l.d0) FROM per l
                             WHERE l.id OPERATOR(pg_catalog.=) w.id AND NOT l.whole), 0)
           FROM per w WHERE w.whole
       )
       SELECT x.party, pg_catalog.sum(x.quantity) AS quantity, pg_catalog.min(x.d0) AS d0, pg_catalog.max(x.d1) AS d1,
+             pg_catalog.array_agg(DISTINCT x.unit_id) FILTER (WHERE x.unit_id IS NOT NULL) AS units,
              pg_catalog.string_agg(pg_catalog.format('%s %s%s', x.code, COALESCE(pg_catalog.trim_scale(x.quantity)::text, 'unread'),
                                                      CASE WHEN x.days OPERATOR(pg_catalog.<) (v_next OPERATOR(pg_catalog.-) month)
                                                           THEN pg_catalog.format(' (%s days)', x.days) ELSE '' END),
                                    ', ' ORDER BY x.code) AS note,
              pg_catalog.bool_or(x.quantity IS NULL) AS missing,
-             pg_catalog.string_agg(x.doubt, ', ' ORDER BY x.code) AS doubt,
+             pg_catalog.bool_or(x.open_doubt OR x.negative_steps OPERATOR(pg_catalog.>) 0) AS open_doubt,
+             pg_catalog.concat_ws(', ', pg_catalog.string_agg(x.doubt, ', ' ORDER BY x.code),
+                                  pg_catalog.string_agg(CASE WHEN x.negative_steps OPERATOR(pg_catalog.>) 0
+                                                             THEN 'a step backwards on ' OPERATOR(pg_catalog.||) x.code END, ', ')) AS doubt,
              pg_catalog.string_agg(CASE WHEN x.quantity IS NULL THEN x.code END, ', ') AS missing_codes
         FROM parts x
        WHERE x.party IS NOT NULL OR x.days OPERATOR(pg_catalog.>) 0
        GROUP BY x.party
        ORDER BY x.party NULLS LAST
     LOOP
-      IF s.doubt IS NOT NULL OR (s.missing AND v_estimate_missing) THEN
-        IF s.party IS NULL THEN
-          held := pg_catalog.format('%s on a sub-meter on vacant days or of no tenant: nothing to estimate it from; split once engineering decides or the meter is read',
-                                    COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes));
+      IF s.doubt OPERATOR(pg_catalog.<>) '' OR (s.missing AND v_estimate_missing) THEN
+        v_est := NULL;
+        v_est_text := 'no tenant on these days';
+        IF s.party IS NOT NULL THEN
+          SELECT e.quantity, e.explain INTO v_est, v_est_text
+            FROM leasemgr.estimated_consumption(s.party, v_meter.kind, s.d0, s.d1 OPERATOR(pg_catalog.-) 1, s.units) e;
+        END IF;
+        IF v_est IS NOT NULL THEN
+          estimated := true;
+          v_ids := v_ids || s.party;
+          v_bases := v_bases || v_est;
+          v_notes := v_notes || pg_catalog.format('estimated (%s): %s',
+                                                   COALESCE(NULLIF(s.doubt, ''), 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes),
+                                                   v_est_text);
+          v_measured := v_measured OPERATOR(pg_catalog.+) v_est;
+          CONTINUE;
+        END IF;
+        IF s.open_doubt OR s.missing THEN
+          held := pg_catalog.format('%s, and no estimate (%s); split once engineering decides or the meter is read',
+                                    COALESCE(NULLIF(s.doubt, ''), 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes),
+                                    v_est_text);
           RETURN;
         END IF;
-        SELECT e.quantity, e.explain INTO v_est, v_est_text
-          FROM leasemgr.estimated_consumption(s.party, v_meter.kind, s.d0, s.d1 OPERATOR(pg_catalog.-) 1) e;
-        IF v_est IS NULL THEN
-          held := pg_catalog.format('%s, and no estimate (%s)',
-                                    COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes), v_est_text);
-          RETURN;
-        END IF;
-        estimated := true;
-        v_ids := v_ids || s.party;
-        v_bases := v_bases || v_est;
-        v_notes := v_notes || pg_catalog.format('estimated (%s): %s', COALESCE(s.doubt, 'readings missing on ' OPERATOR(pg_catalog.||) s.missing_codes),
-                                                 v_est_text);
-        v_measured := v_measured OPERATOR(pg_catalog.+) v_est;
-        CONTINUE;
-      END IF;
-      IF s.missing THEN
+        -- confirmed alone, nothing to estimate from: the readings as corrected
+        s.note := pg_catalog.format('%s (%s; not estimated: %s; the readings as corrected)', s.note, s.doubt, v_est_text);
+      ELSIF s.missing THEN
         held := pg_catalog.format('readings missing on sub-meter(s) %s', s.missing_codes);
         RETURN;
       END IF;
@@ -539,7 +594,7 @@ BEGIN
       INTO v_ids, v_bases, v_notes, v_unit
       FROM (WITH f AS (
               SELECT f.contract_id, f.percent,
-                     CASE WHEN c.is_live THEN
+                     CASE WHEN c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[]) THEN
                        COALESCE(pg_catalog.upper(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next))
                                 OPERATOR(pg_catalog.-) pg_catalog.lower(c.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(month, v_next)), 0)
                      ELSE 0 END AS days
@@ -593,8 +648,23 @@ BEGIN
   IF allocate.park_id IS NULL OR period_month IS NULL OR NOT pg_catalog.isfinite(period_month) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
       MESSAGE = 'allocate needs a park and a month',
+      DETAIL = pg_catalog.format('park_id is %s and period_month is %s.', COALESCE(allocate.park_id::text, 'NULL'),
+                                 COALESCE(period_month::text, 'NULL')),
       HINT = 'E.g. SELECT * FROM leasemgr.allocate(1, ''2027-03-01'').';
   END IF;
+  -- Like a bill run: a transaction snapshot taken before the lock below would not show what a
+  -- run it waited for has billed.
+  IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'allocate must run at READ COMMITTED',
+      DETAIL = pg_catalog.format('This transaction is %s.', pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+      HINT = 'Run leasemgr.allocate in a READ COMMITTED transaction (the default).';
+  END IF;
+  -- Take turns with the park's bill runs (the lock lm_lock_bill_runs takes): a run reads the
+  -- unbilled shares once, and must not see them replaced under it; allocate must see what a
+  -- run it waited for has billed (plpgsql takes a new snapshot per statement).
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('leasemgr.bill_run'),
+                                           (allocate.park_id OPERATOR(pg_catalog.%) 2147483647)::integer);
   IF NOT EXISTS (SELECT FROM leasemgr.park p WHERE p.id OPERATOR(pg_catalog.=) allocate.park_id) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM009',
       MESSAGE = pg_catalog.format('park %s not found', allocate.park_id),
@@ -609,11 +679,6 @@ BEGIN
       DETAIL = pg_catalog.format('Today is %s: the month has not ended.', leasemgr.business_date()),
       HINT = 'Allocate a month once it is over and its meters are read.';
   END IF;
-  -- Take turns with the park's bill runs (the lock lm_lock_bill_runs takes): a run reads the
-  -- unbilled shares once, and must not see them replaced under it; allocate must see what a
-  -- run it waited for has billed (plpgsql takes a new snapshot per statement).
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('leasemgr.bill_run'),
-                                           (allocate.park_id OPERATOR(pg_catalog.%) 2147483647)::integer);
 
   FOR r IN SELECT ar.* FROM leasemgr.allocation_rule ar
             WHERE ar.park_id OPERATOR(pg_catalog.=) allocate.park_id
@@ -758,10 +823,10 @@ REVOKE ALL ON FUNCTION leasemgr.allocation_rule_before_write(), leasemgr.allocat
   leasemgr.largest_remainder(numeric, numeric[]),
   leasemgr.allocation_bases(leasemgr.allocation_rule, text, date),
   leasemgr.allocation_split(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[], boolean),
-  leasemgr.allocation_compute(leasemgr.allocation_rule, date), leasemgr.estimated_consumption(bigint, text, date, date),
+  leasemgr.allocation_compute(leasemgr.allocation_rule, date), leasemgr.estimated_consumption(bigint, text, date, date, bigint[]),
   leasemgr.allocate(bigint, date), leasemgr.allocation_statement(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.largest_remainder(numeric, numeric[]),
-  leasemgr.allocation_statement(bigint, date), leasemgr.estimated_consumption(bigint, text, date, date) TO leasemgr_reader;
+  leasemgr.allocation_statement(bigint, date), leasemgr.estimated_consumption(bigint, text, date, date, bigint[]) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.allocation_bases(leasemgr.allocation_rule, text, date),
   leasemgr.allocation_split(leasemgr.allocation_rule, date, text, numeric, text, bigint[], numeric[], text, text[], boolean),
   leasemgr.allocation_compute(leasemgr.allocation_rule, date),

@@ -628,6 +628,7 @@ static bool
 park_estimates_missing(int64 park_id)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	Datum		arg = Int64GetDatum(park_id);
 	bool		isnull;
 	bool		result;
@@ -640,6 +641,7 @@ park_estimates_missing(int64 park_id)
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "metering policy query failed");
+	MemoryContextSwitchTo(cxt);		/* SPI returns in its procedure context */
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return !isnull && result;
@@ -656,7 +658,8 @@ park_estimates_missing(int64 park_id)
  *  - an open spike, negative or bounds anomaly: billed at the estimate, trued up when it is
  *    dismissed; a confirmed one: billed at the estimate, which is final;
  *  - a negative step not yet recorded as an anomaly: held, for a person to look at;
- *  - no estimate possible (no other leased unit of the floor with real figures): held.
+ *  - no estimate possible (no other leased unit of the floor with real figures): held, except
+ *    under a confirmed anomaly alone: billed from the readings as corrected.
  */
 static void
 metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *line)
@@ -712,8 +715,21 @@ metered_line(LmContractTerms *c, LmCharge *ch, const LmSegment *seg, LmLine *lin
 	}
 
 	/* the fallback */
-	if (!lm_estimate_usage(c->id, ch->meter_kind, seg->start, seg->end, ch->ntou, ch->tou_registers, &est))
+	if (!lm_estimate_usage(c->id, (Datum) 0, ch->meter_kind, seg->start, seg->end, ch->ntou, ch->tou_registers, &est))
 	{
+		if (u.complete && u.nanomalies == 0 && u.negatives == 0)
+		{
+			/*
+			 * Confirmed and nothing to estimate from: confirming meant the wrong readings were
+			 * voided or corrected, so the readings as they stand now are billed, said so. Holding
+			 * would hold every later month for good.
+			 */
+			appendStringInfo(&ex, "%s; not estimated (%s): billed from the readings as corrected", why.data,
+							 est.explain.data);
+			line->amount = price_usage(ch, &u, &ex);
+			line->explain = ex.data;
+			return;
+		}
 		appendStringInfo(&ex, "%s; not estimated (%s): billed once the real figure is known", why.data, est.explain.data);
 		line->explain = ex.data;
 		return;

@@ -317,6 +317,30 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 }
 
 /*
+ * The meters a contract's (or a unit's, by_unit) consumption of a kind is measured by, over
+ * [$3, $4): "FROM ... WHERE ..." over leasemgr.meter m, for queries whose $1 is the contract
+ * or unit and $2 the kind. A sub-meter whose parent measures the same units is inside the
+ * parent: left out, so the units' use is counted once, by the parent.
+ */
+static char *
+measured_meters(bool by_unit)
+{
+	return psprintf("FROM leasemgr.meter m %s "
+					"AND m.kind OPERATOR(pg_catalog.=) $2 "
+					"AND m.installed_at OPERATOR(pg_catalog.<) $4 "
+					"AND (m.removed_at IS NULL OR m.removed_at OPERATOR(pg_catalog.>) $3) "
+					"AND NOT EXISTS (SELECT FROM leasemgr.meter p WHERE p.id OPERATOR(pg_catalog.=) m.parent_id "
+					"  AND p.installed_at OPERATOR(pg_catalog.<) $4 "
+					"  AND (p.removed_at IS NULL OR p.removed_at OPERATOR(pg_catalog.>) $3) AND %s)",
+					by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
+					: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
+					"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1",
+					by_unit ? "p.unit_id OPERATOR(pg_catalog.=) $1"
+					: "p.unit_id OPERATOR(pg_catalog.=) ANY (SELECT cu2.unit_id FROM leasemgr.contract_unit cu2 "
+					"WHERE cu2.contract_id OPERATOR(pg_catalog.=) $1)");
+}
+
+/*
  * The anomalies that make the days' readings doubtful: a spike, a step backwards or a day
  * beyond the meter's bound on one of the meters measured. Open ones wait for engineering;
  * confirmed ones say the readings were wrong. Either way the readings are not billed as they
@@ -337,14 +361,11 @@ doubtful_anomalies(bool by_unit, int64 id, const char *kind, TimestampTz from, T
 
 		plans[by_unit] = lm_keep_plan(psprintf(
 							"SELECT a.id, a.kind, m.code, pg_catalog.lower(a.during), a.state FROM leasemgr.anomaly a "
-							"JOIN leasemgr.meter m ON m.id OPERATOR(pg_catalog.=) a.meter_id "
-							"%s AND m.kind OPERATOR(pg_catalog.=) $2 "
-							"AND a.state OPERATOR(pg_catalog.<>) 'dismissed' "
+							"JOIN (SELECT m.id, m.code %s) m ON m.id OPERATOR(pg_catalog.=) a.meter_id "
+							"WHERE a.state OPERATOR(pg_catalog.<>) 'dismissed' "
 							"AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "
 							"AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange($3, $4) ORDER BY a.id",
-							by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
-							: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1"),
+							measured_meters(by_unit)),
 							4, argtypes);
 	}
 	args[0] = Int64GetDatum(id);
@@ -395,23 +416,9 @@ metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to
 	{
 		Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plans[by_unit] = lm_keep_plan(psprintf(
-							"SELECT " METER_COLUMNS " FROM leasemgr.meter m %s "
-							"AND m.kind OPERATOR(pg_catalog.=) $2 "
-							"AND m.installed_at OPERATOR(pg_catalog.<) $4 "
-							"AND (m.removed_at IS NULL OR m.removed_at OPERATOR(pg_catalog.>) $3) "
-							/* a sub-meter whose parent measures the same units is inside it: counted once, by the parent */
-							"AND NOT EXISTS (SELECT FROM leasemgr.meter p WHERE p.id OPERATOR(pg_catalog.=) m.parent_id "
-							"  AND p.installed_at OPERATOR(pg_catalog.<) $4 "
-							"  AND (p.removed_at IS NULL OR p.removed_at OPERATOR(pg_catalog.>) $3) AND %s) "
-							"ORDER BY m.code, m.id",
-							by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
-							: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-							"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1",
-							by_unit ? "p.unit_id OPERATOR(pg_catalog.=) $1"
-							: "p.unit_id IN (SELECT cu2.unit_id FROM leasemgr.contract_unit cu2 "
-							"WHERE cu2.contract_id OPERATOR(pg_catalog.=) $1)"),
-							4, argtypes);
+		plans[by_unit] = lm_keep_plan(psprintf("SELECT " METER_COLUMNS " %s ORDER BY m.code, m.id",
+											   measured_meters(by_unit)),
+									  4, argtypes);
 	}
 	args[0] = Int64GetDatum(id);
 	args[1] = CStringGetTextDatum(kind);
@@ -501,8 +508,8 @@ meter_consumption(PG_FUNCTION_ARGS)
 	TimestampTz to = PG_GETARG_TIMESTAMPTZ(2);
 	char	   *reg = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	TupleDesc	desc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 	MeterInfo	m;
 	StringInfoData ex;
 	int64		q = 0;
@@ -544,6 +551,7 @@ meter_consumption(PG_FUNCTION_ARGS)
 	else
 		nulls[0] = true;
 	values[1] = CStringGetTextDatum(ex.data);
+	values[2] = Int32GetDatum(negatives);
 	lm_spi_finish(&connected);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -47,12 +47,13 @@ extern void lm_unit_usage(int64 unit_id, const char *kind, DateADT from, DateADT
 						  int ntou, char **tou_regs, LmUsage *u);
 
 /*
- * The fallback estimate of a contract's consumption of kind over from..to (docs/metering.md):
+ * The fallback estimate of a contract's consumption of kind over from..to (docs/metering.md), of
+ * all its metered units or of those in units (an int8[] Datum; 0: all):
  * the quantities the charge prices (total, or the time-of-use registers) in *est, with the
  * calculation in est->explain. false when there is nothing to estimate from (the reason in
  * est->explain). Inside SPI. (estimate.c)
  */
-extern bool lm_estimate_usage(int64 contract_id, const char *kind, DateADT from, DateADT to,
+extern bool lm_estimate_usage(int64 contract_id, Datum units, const char *kind, DateADT from, DateADT to,
 							  int ntou, char **tou_regs, LmUsage *est);
 
 #endif							/* LEASEMGR_METER_H */

@@ -516,14 +516,20 @@ div_half_away(lm_uint128 num, lm_uint128 den, int64_t *out)
 	return true;
 }
 
-/* Products of three factors below 2^62 each would overflow 128 bits: real data stays far below. */
-#define LM_FACTOR_MAX ((int64_t) 1 << 40)
+/*
+ * Bounds that keep the products below 2^128: a quantity below 2^52 thousandths (4.5 x 10^12
+ * units), areas and ratios below 2^36 (6.9 x 10^8 m2, a ratio of 6.9 x 10^6). Real figures
+ * stay far below; beyond them there is no estimate.
+ */
+#define LM_QTY_MAX ((int64_t) 1 << 52)
+#define LM_FACTOR_MAX ((int64_t) 1 << 36)
 
 bool
 lm_fallback_estimate(int64_t floor_qty, int64_t floor_area, int64_t area, int64_t ratio, int64_t *est)
 {
+	/* floor_qty x area x ratio < 2^52 x 2^36 x 2^36 = 2^124 */
 	if (floor_qty < 0 || floor_area <= 0 || area <= 0 || ratio < 0 ||
-		floor_qty > (int64_t) 1 << 52 || area > LM_FACTOR_MAX || ratio > LM_FACTOR_MAX)
+		floor_qty > LM_QTY_MAX || floor_area > LM_FACTOR_MAX || area > LM_FACTOR_MAX || ratio > LM_FACTOR_MAX)
 		return false;
 	return div_half_away((lm_uint128) floor_qty * (uint64_t) area * (uint64_t) ratio,
 						 (lm_uint128) floor_area * 10000, est);
@@ -532,8 +538,9 @@ lm_fallback_estimate(int64_t floor_qty, int64_t floor_area, int64_t area, int64_
 bool
 lm_floor_ratio(int64_t real, int64_t floor_qty, int64_t floor_area, int64_t area, int64_t *ratio)
 {
+	/* real x floor_area x 10^4 < 2^52 x 2^36 x 2^14; floor_qty x area < 2^52 x 2^36 */
 	if (real < 0 || floor_qty <= 0 || floor_area <= 0 || area <= 0 ||
-		real > (int64_t) 1 << 52 || floor_area > LM_FACTOR_MAX || area > LM_FACTOR_MAX)
+		real > LM_QTY_MAX || floor_qty > LM_QTY_MAX || floor_area > LM_FACTOR_MAX || area > LM_FACTOR_MAX)
 		return false;
 	return div_half_away((lm_uint128) real * (uint64_t) floor_area * 10000,
 						 (lm_uint128) floor_qty * (uint64_t) area, ratio);

@@ -1249,6 +1249,13 @@ fallback_estimate(void)
 	ok(!lm_fallback_estimate(1000, 0, 100, 10000, &e), "no floor area: no estimate");
 	ok(!lm_fallback_estimate(1000, 100, 100, -1, &e), "a negative ratio is refused");
 	ok(lm_fallback_estimate(0, 100, 100, 10000, &e) && e == 0, "a floor that used nothing estimates 0");
+	/* at the bounds the product stays in 128 bits; one past them there is no estimate */
+	ok(lm_fallback_estimate((int64_t) 1 << 52, 1, (int64_t) 1 << 36, (int64_t) 1 << 36, &e) == false,
+	   "a result beyond int64 is refused, not wrapped");
+	ok(!lm_fallback_estimate(((int64_t) 1 << 52) + 1, 100, 100, 10000, &e) &&
+	   !lm_fallback_estimate(1000, 100, ((int64_t) 1 << 36) + 1, 10000, &e) &&
+	   !lm_fallback_estimate(1000, 100, 100, ((int64_t) 1 << 36) + 1, &e),
+	   "quantities, areas and ratios beyond their bounds are refused");
 
 	/*
 	 * Month with real figures: tenant 1,100.000 kWh on 100.00 m2; floor 3,000.000 kWh over

@@ -3,7 +3,7 @@
 -- anomaly, the tenant's statement without other tenants, and the shares billed once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(35);
+SELECT plan(41);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -79,7 +79,7 @@ SELECT results_eq(format($$SELECT contract_id, amount FROM est WHERE rule_id = %
   'estimated split: 700.00 x 600/1,000 = 420.00, x 300/1,000 = 210.00, the vacant unit''s 70.00');
 SELECT is((SELECT sum(amount) FROM est WHERE rule_id = :r_ac AND part = 'remainder'), 0.00, '... and nothing unmeasured to split');
 SELECT matches((SELECT explain FROM est WHERE rule_id = :r_ac AND part = 'pool' AND contract_id = :c1),
-  format('; estimated \(anomaly %s \(spike on AC-1, open\)\): fallback estimate: floor average of 1 leased unit on B floor 1 300\.000 / 50\.00 m2 x 100\.00 m2 x tenant ratio 1\.0000 \(no month with real figures in the year before\) = 600\.000: 600 kWh of 1000 kWh among 3 parties', :spike),
+  format('; estimated \(anomaly %s \(spike on AC-1, open\)\): fallback estimate: floor average of 1 leased unit on B floor 1 300\.000 / 50\.00 m2 x 100\.00 m2 x tenant ratio 1\.0000 \(no whole month of its lease with real figures in the year before\) = 600\.000: 600 kWh of 1000 kWh among 3 parties', :spike),
   'the share says which sub-meter was estimated, why and how');
 SELECT lives_ok(format($$SELECT * FROM leasemgr.bill_run('2026-04-01', %s)$$, :park), 'the April run bills March''s shares, the estimated ones too');
 SELECT leasemgr.decide_anomaly(:spike, 'dismissed', 'real: a server room test');
@@ -176,6 +176,26 @@ SELECT results_eq($$SELECT contract_id, amount FROM may ORDER BY contract_id NUL
   'a move-in on 05-16: C3 carries its 16 days (90 kWh: 63.00), the landlord the 15 vacant days (60 kWh: 42.00)');
 SELECT matches((SELECT explain FROM may WHERE contract_id = :c3), 'sub-meter AC-3 90 \(16 days\): 90 kWh of 850 kWh among 4 parties',
                '... and says so');
+
+-- ---- a pool meter that went back: held ----------------------------------------------------------------
+SELECT leasemgr.record_reading(:main, '2026-06-15 00:00+08', 1900, 'iot'), leasemgr.record_reading(:main, '2026-07-01 00:00+08', 2500, 'iot');
+SELECT matches((SELECT explain FROM leasemgr.allocate(:park, '2026-06-01') WHERE rule_id = :r_ac),
+  'held: the pool meter went back without a rollover', 'a pool meter that went back holds the split: tenants are not credited a wrong reading');
+
+-- ---- the rules of the shares hold for every writer ------------------------------------------------------
+SELECT throws_ok(format($$INSERT INTO leasemgr.allocation_share (park_id, rule_id, month, contract_id, part, basis, basis_total,
+    basis_unit, parties, pool_amount, amount, explain) VALUES (%s, %s, '2026-03-01', %s, 'pool', 1, 1, 'x', 1, 1, 1, 'by hand')$$,
+    :park, :r_area, :c2), 'LM010', format('the shares of allocation rule %s for 2026-03 cannot be changed that way', :r_area),
+  'no share is added by hand to a billed month');
+SELECT throws_ok(format($$INSERT INTO leasemgr.allocation_share (park_id, rule_id, month, contract_id, part, basis, basis_total,
+    basis_unit, parties, pool_amount, amount, explain) VALUES (%s, %s, '2026-05-01', %s, 'true_up', 1, 1, 'x', 1, 1, 1, 'by hand')$$,
+    :park, :r_area, :c2), 'LM010', NULL, 'no true-up of a month that was not billed');
+SELECT throws_ok(format($$DELETE FROM leasemgr.allocation_share WHERE rule_id = %s AND month = '2026-03-01' AND contract_id IS NULL$$, :r_area),
+  'LM010', NULL, 'an unbilled share of a billed month (the landlord''s) is not deleted either');
+SELECT throws_ok(format($$UPDATE leasemgr.allocation_rule SET pool_amount = 200 WHERE id = %s$$, :r_area),
+  'LM018', 'invalid allocation rule "Common areas"', 'a rule billed on its terms keeps them');
+UPDATE leasemgr.allocation_rule SET valid_to = '2026-12-31' WHERE id = :r_area;
+SELECT is((SELECT valid_to FROM leasemgr.allocation_rule WHERE id = :r_area), '2026-12-31'::date, '... it can be ended');
 
 -- ---- a rule's spike ratio overrides the park's for its pool's meters -------------------------------
 -- AC-4, a sub-meter of the pool used in January and February only: 10 kWh a day, 31 on 02-05.

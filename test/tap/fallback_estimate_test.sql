@@ -4,7 +4,7 @@
 -- first bill run that can compute the real figure adds the difference as an adjustment, once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -142,6 +142,50 @@ SELECT throws_ok(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, cont
     FROM leasemgr.bill_line WHERE charge_id = %s AND period_start = '2026-04-01'$$, :ch2),
   '23514', NULL, 'only a charge line can be estimated');
 SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE trues_up IS NOT NULL), 2, 'two estimates, two true-ups, nothing else');
+
+-- ---- the ratio comes from the tenant's own lease ------------------------------------------------------
+-- U4 was read in January and February while vacant (1,500 kWh a month: a previous occupant's
+-- habits); C4 leases it from March. Its March estimate must not take those months as its own.
+SELECT th.unit(:park, 'FE-4', 100) AS u4 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
+VALUES (:park, 'FE-E4', :u4, 'electricity', 8, '2025-12-31 00:00+08') RETURNING id AS m4 \gset
+SELECT count(leasemgr.record_reading(:m4, d::timestamptz, v, 'iot'))
+  FROM (VALUES ('2026-01-01 00:00+08', 0), ('2026-02-01 00:00+08', 1500), ('2026-03-01 00:00+08', 3000)) r(d, v);
+SELECT th.draft(:park, 'FE-C4', ARRAY[:u4], '2026-03-01', '2026-12-31', NULL, false) AS c4 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed)
+VALUES (:c4, 'utility', 'metered', 1.0000, 'electricity', 'arrears') RETURNING id AS ch4 \gset
+UPDATE leasemgr.metering_policy SET estimate_missing = true WHERE park_id = :park;
+-- March: U1 1,000 and U2 1,000 real (U3's March is under the confirmed bounds anomaly above):
+-- 2,000 kWh / 200 m2 x 100 m2 x 1.0000 = 1,000.000. With U4's own Jan and Feb (1,500 against a
+-- floor of 10 kWh/m2) the ratio would have been 1.5000 and the estimate 1,500.000.
+SELECT matches((SELECT explain FROM leasemgr.compute_charges(:c4, '2026-03-01', '2026-03-31') WHERE charge_id = :ch4),
+  'floor average of 2 leased units on B floor 1 2,000\.000 / 200\.00 m2 x 100\.00 m2 x tenant ratio 1\.0000 \(no whole month of its lease with real figures in the year before\) = 1,000\.000; ',
+  'a new tenant''s ratio is 1: the months before its lease are not its own');
+
+-- ---- nothing to estimate from -----------------------------------------------------------------------------
+-- U5 alone on floor 2: no peer. An open spike holds its month; a confirmed one bills the readings
+-- as corrected (confirming meant the wrong readings were voided), so later months are not held for good.
+INSERT INTO leasemgr.unit (park_id, building_id, floor, code, kind, area_m2)
+SELECT :park, id, 2, 'FE-5', 'office', 80 FROM leasemgr.building WHERE park_id = :park RETURNING id AS u5 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
+VALUES (:park, 'FE-E5', :u5, 'electricity', 8, '2025-12-31 00:00+08') RETURNING id AS m5 \gset
+SELECT count(leasemgr.record_reading(:m5, d::timestamptz, v, 'iot'))
+  FROM (VALUES ('2026-03-01 00:00+08', 0), ('2026-04-01 00:00+08', 800)) r(d, v);
+SELECT th.draft(:park, 'FE-C5', ARRAY[:u5], '2026-03-01', '2026-12-31', NULL, false) AS c5 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed)
+VALUES (:c5, 'utility', 'metered', 1.0000, 'electricity', 'arrears') RETURNING id AS ch5 \gset
+INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, baseline, ratio)
+VALUES (:park, :m5, 'total', 'spike', tstzrange('2026-03-09 00:00+08', '2026-03-10 00:00+08'), 90, 25, 3.60)
+RETURNING id AS spike5 \gset
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-03-31') WHERE charge_id = :ch5), NULL,
+          'an open spike with nothing to estimate from: held until engineering decides');
+SELECT leasemgr.decide_anomaly(:spike5, 'confirmed', 'sensor glitch, reading corrected');
+-- 800.000 kWh x 1.0000 = 800.00
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-03-31') WHERE charge_id = :ch5), 800.00,
+          'confirmed, nothing to estimate from: the readings as corrected, 800.00');
+SELECT matches((SELECT explain FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-03-31') WHERE charge_id = :ch5),
+  'not estimated \(no other leased unit on B floor 2 has real electricity figures for these days to estimate from\): billed from the readings as corrected',
+  '... and says so');
 
 SELECT * FROM finish();
 ROLLBACK;
