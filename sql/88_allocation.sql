@@ -515,6 +515,21 @@ BEGIN
        GROUP BY x.party
        ORDER BY x.party NULLS LAST
     LOOP
+      -- A tenant billed for these meters by its own metered charge would pay them twice.
+      IF s.party IS NOT NULL THEN
+        SELECT pg_catalog.format('contract %s is billed for its %s meters by its own metered charge %s, and this rule splits its sub-meter%s %s: it would pay twice; end the charge or take the sub-meter out of the pool',
+                                 c.code, v_meter.kind, ch.id, CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note)
+          INTO held
+          FROM leasemgr.charge ch JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) ch.contract_id
+         WHERE ch.contract_id OPERATOR(pg_catalog.=) s.party AND ch.basis OPERATOR(pg_catalog.=) 'metered'
+           AND ch.meter_kind OPERATOR(pg_catalog.=) v_meter.kind
+           AND ch.valid_from OPERATOR(pg_catalog.<) v_next
+           AND (ch.valid_to IS NULL OR ch.valid_to OPERATOR(pg_catalog.>=) month)
+         ORDER BY ch.id LIMIT 1;
+        IF held IS NOT NULL THEN
+          RETURN;
+        END IF;
+      END IF;
       IF s.doubt OPERATOR(pg_catalog.<>) '' OR (s.missing AND v_estimate_missing) THEN
         v_est := NULL;
         v_est_text := 'no tenant on these days';

@@ -156,21 +156,24 @@ reading_cmp(const void *a, const void *b)
 
 /* The park's meters, by id (sorted), and the thresholds. */
 static Meter *
-load_meters(int64 park_id, int *n)
+load_meters(int64 park_id, DateADT first_day, DateADT last_day, int *n)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum		arg = Int64GetDatum(park_id);
-	Oid			argtype = INT8OID;
+	Datum		args[3] = {Int64GetDatum(park_id), DateADTGetDatum(first_day), DateADTGetDatum(last_day)};
+	Oid			argtypes[3] = {INT8OID, DATEOID, DATEOID};
 	Meter	   *m;
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT m.id, COALESCE(m.unit_id, 0), m.digits, m.multiplier, "
 							  "COALESCE((m.max_daily OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8, 0), "
 							  "COALESCE((SELECT (pg_catalog.min(r.spike_ratio) OPERATOR(pg_catalog.*) 100)::pg_catalog.int8 "
-							  "          FROM leasemgr.allocation_rule r WHERE r.pool_meter_id OPERATOR(pg_catalog.=) m.id "
-							  "             OR r.pool_meter_id OPERATOR(pg_catalog.=) m.parent_id), 0) "
+							  "          FROM leasemgr.allocation_rule r WHERE (r.pool_meter_id OPERATOR(pg_catalog.=) m.id "
+							  "             OR r.pool_meter_id OPERATOR(pg_catalog.=) m.parent_id) "
+							  /* the rules in force during the days looked at */
+							  "            AND r.valid_from OPERATOR(pg_catalog.<=) $3 "
+							  "            AND (r.valid_to IS NULL OR r.valid_to OPERATOR(pg_catalog.>=) $2)), 0) "
 							  "FROM leasemgr.meter m WHERE m.park_id OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
-							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+							  3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "meter query failed");
 	MemoryContextSwitchTo(cxt);
 	m = palloc(sizeof(Meter) * Max(SPI_processed, 1));
@@ -526,7 +529,7 @@ detect_anomalies(PG_FUNCTION_ARGS)
 		all_days[i] = true;
 	no_days = palloc0(sizeof(bool) * ndays);
 
-	meters = load_meters(park_id, &nmeters);
+	meters = load_meters(park_id, first_day, last_day, &nmeters);
 	occupancy = load_occupancy(park_id, first_day - p.baseline_days, ndays);
 	series_cxt = AllocSetContextCreate(CurrentMemoryContext, "leasemgr series", ALLOCSET_DEFAULT_SIZES);
 	meter_cxt = AllocSetContextCreate(CurrentMemoryContext, "leasemgr meter", ALLOCSET_DEFAULT_SIZES);

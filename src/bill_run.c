@@ -647,6 +647,17 @@ load_extras(Run *r, Datum *args, const char *nulls)
 							"JOIN leasemgr.bill b ON b.id OPERATOR(pg_catalog.=) l.bill_id "
 							"WHERE l.estimated AND b.voided_at IS NULL AND " RUN_CONTRACTS_WHERE
 							"AND NOT EXISTS (SELECT FROM leasemgr.bill_line t WHERE t.trues_up OPERATOR(pg_catalog.=) l.id) "
+							/* an estimate made final by a confirmed anomaly is not looked at again */
+							"AND NOT EXISTS (SELECT FROM leasemgr.charge ch JOIN leasemgr.meter m "
+							"  ON m.kind OPERATOR(pg_catalog.=) ch.meter_kind "
+							"  JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
+							"   AND cu.contract_id OPERATOR(pg_catalog.=) l.contract_id "
+							"  JOIN leasemgr.anomaly a ON a.meter_id OPERATOR(pg_catalog.=) m.id "
+							"  WHERE ch.id OPERATOR(pg_catalog.=) l.charge_id AND a.state OPERATOR(pg_catalog.=) 'confirmed' "
+							"  AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "
+							"  AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange("
+							"    l.period_start::pg_catalog.timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'), "
+							"    (l.period_end OPERATOR(pg_catalog.+) 1)::pg_catalog.timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'))) "
 							"UNION ALL "
 							"SELECT s.contract_id, 0, s.id, 0, ar.fee_kind, s.month, "
 							"(s.month OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.date OPERATOR(pg_catalog.-) 1, "

@@ -3,7 +3,7 @@
 -- anomaly, the tenant's statement without other tenants, and the shares billed once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -211,6 +211,25 @@ SELECT is((SELECT opened FROM leasemgr.detect_anomalies(:park, '2026-02-01 00:00
 UPDATE leasemgr.allocation_rule SET spike_ratio = NULL WHERE id = :r_ac;
 SELECT is((SELECT opened FROM leasemgr.detect_anomalies(:park, '2026-02-01 00:00+08', '2026-02-07 00:00+08') WHERE kind = 'spike'),
           1, 'with the park''s 3.00 it is');
+-- A rule of the same pool from 2027 with a ratio of 4.00 is not in force in February 2026.
+INSERT INTO leasemgr.allocation_rule (park_id, name, pool_meter_id, rate, fee_kind, method, spike_ratio, valid_from)
+VALUES (:park, 'Central AC 2027', :main, 0.8000, 'ac', 'by_submeter', 4.00, '2027-01-01');
+SELECT is((SELECT detected FROM leasemgr.detect_anomalies(:park, '2026-02-01 00:00+08', '2026-02-07 00:00+08') WHERE kind = 'spike'),
+          1, 'a rule''s spike ratio applies only to the days it is in force');
+
+-- ---- a tenant billed for its own AC meter is not split its sub-meter too --------------------------------
+-- A4 with AC-5 under the central AC; its lease C6 bills its AC meters by a metered charge.
+SELECT th.unit(:park, 'A4', 40) AS a4 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, parent_id, kind, digits, installed_at)
+VALUES (:park, 'AC-5', :a4, :main, 'ac', 8, '2026-01-01 00:00+08') RETURNING id AS ac5 \gset
+SELECT leasemgr.record_reading(:ac5, '2026-05-01 00:00+08', 0, 'iot'), leasemgr.record_reading(:ac5, '2026-06-01 00:00+08', 50, 'iot');
+SELECT th.draft(:park, 'AL-C6', ARRAY[:a4], '2026-05-01', '2026-12-31') AS c6 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed)
+VALUES (:c6, 'ac', 'metered', 0.9000, 'ac', 'arrears') RETURNING id AS ch6 \gset
+SELECT th.walk(:c6, 'active');
+SELECT is((SELECT explain FROM leasemgr.allocate(:park, '2026-05-01') WHERE rule_id = :r_ac),
+  format('Central AC 2026-05 held: contract AL-C6 is billed for its ac meters by its own metered charge %s, and this rule splits its sub-meter AC-5 50: it would pay twice; end the charge or take the sub-meter out of the pool', :ch6),
+  'a sub-meter already billed to its tenant by a metered charge holds the split instead of billing it twice');
 
 SELECT * FROM finish();
 ROLLBACK;
