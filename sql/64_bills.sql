@@ -62,8 +62,7 @@ CREATE TABLE leasemgr.bill_line (
   CONSTRAINT bill_line_allocation_share CHECK ((line_type = 'allocation') = (allocation_share_id IS NOT NULL)),
   CONSTRAINT bill_line_charge_has_charge CHECK (line_type <> 'charge' OR charge_id IS NOT NULL),
   CONSTRAINT bill_line_bill_fk FOREIGN KEY (bill_id, park_id) REFERENCES leasemgr.bill (id, park_id),
-  CONSTRAINT bill_line_charge_fk FOREIGN KEY (charge_id, park_id) REFERENCES leasemgr.charge (id, park_id),
-  CONSTRAINT bill_line_trues_up_fk FOREIGN KEY (trues_up) REFERENCES leasemgr.bill_line (id)
+  CONSTRAINT bill_line_charge_fk FOREIGN KEY (charge_id, park_id) REFERENCES leasemgr.charge (id, park_id)
 );
 -- The rule "a charge period is billed once", for any number of bill runs, concurrent or not.
 CREATE UNIQUE INDEX bill_line_charge_once ON leasemgr.bill_line (charge_id, period_start) WHERE line_type = 'charge';

@@ -101,6 +101,9 @@ BEGIN
       DETAIL = pg_catalog.format('Anomaly %s (%s of meter %s).', OLD.id, OLD.kind, OLD.meter_id),
       HINT = 'Decide it with leasemgr.decide_anomaly: dismissed when the consumption is real.';
   END IF;
+  IF TG_OP = 'INSERT' AND leasemgr.owner_copy(TG_RELID) THEN
+    RETURN NEW;  -- a restore: the anomaly as it was dumped, decided or not
+  END IF;
   IF TG_OP = 'INSERT' THEN
     -- found, not decided: a decision is made by a person, afterwards
     IF NEW.state OPERATOR(pg_catalog.<>) 'open' OR NEW.decided_at IS NOT NULL OR NEW.decided_by IS NOT NULL THEN

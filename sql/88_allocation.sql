@@ -141,7 +141,16 @@ AS $fn$
 DECLARE
   v_meter leasemgr.meter;
   v_problem text;
+  v_last_billed date;
 BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+    -- take turns with the park's bill runs, so no run bills the old terms after this check
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('leasemgr.bill_run'),
+                                             (OLD.park_id OPERATOR(pg_catalog.%) 2147483647)::integer);
+    SELECT pg_catalog.max(sh.month) INTO v_last_billed
+      FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
+     WHERE sh.rule_id OPERATOR(pg_catalog.=) OLD.id;
+  END IF;
   IF NEW.pool_meter_id IS NOT NULL THEN
     SELECT * INTO v_meter FROM leasemgr.meter m WHERE m.id OPERATOR(pg_catalog.=) NEW.pool_meter_id;
   END IF;
@@ -181,10 +190,13 @@ BEGIN
              IS DISTINCT FROM
              (OLD.park_id, OLD.pool_meter_id, OLD.pool_register, OLD.rate, OLD.pool_amount, OLD.fee_kind, OLD.method,
               OLD.scope, OLD.scope_building_id, OLD.scope_floor, OLD.remainder_method, OLD.valid_from)
-         AND EXISTS (SELECT FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l
-                       ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
-                      WHERE sh.rule_id OPERATOR(pg_catalog.=) OLD.id) THEN
+         AND v_last_billed IS NOT NULL THEN
       'Its shares have been billed on these terms; a change would rewrite billed months.'
+    WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND v_last_billed IS NOT NULL AND NEW.valid_to IS NOT NULL
+         AND NEW.valid_to OPERATOR(pg_catalog.<) ((v_last_billed OPERATOR(pg_catalog.+) interval '1 month')::date OPERATOR(pg_catalog.-) 1) THEN
+      pg_catalog.format('Its shares have been billed on these terms; a change would rewrite billed months. It is billed up to %s: it can end on %s at the earliest.',
+                        pg_catalog.to_char(v_last_billed, 'YYYY-MM'),
+                        (v_last_billed OPERATOR(pg_catalog.+) interval '1 month')::date OPERATOR(pg_catalog.-) 1)
     END;
   IF v_problem IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'LM018',
@@ -213,6 +225,9 @@ DECLARE
   v_final boolean;
   v_estimate boolean;
 BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' AND leasemgr.owner_copy(TG_RELID) THEN
+    RETURN NEW;  -- a restore loads shares before the bill lines that bill them
+  END IF;
   SELECT pg_catalog.bool_or(true), pg_catalog.bool_or(sh.estimated) INTO v_final, v_estimate
     FROM leasemgr.allocation_share sh JOIN leasemgr.bill_line l ON l.allocation_share_id OPERATOR(pg_catalog.=) sh.id
    WHERE sh.rule_id OPERATOR(pg_catalog.=) v_row.rule_id AND sh.month OPERATOR(pg_catalog.=) v_row.month;
@@ -554,14 +569,16 @@ BEGIN
           RETURN;
         END IF;
         -- confirmed alone, nothing to estimate from: the readings as corrected
-        s.note := pg_catalog.format('%s (%s; not estimated: %s; the readings as corrected)', s.note, s.doubt, v_est_text);
+        v_notes := v_notes || pg_catalog.format('sub-meter%s %s (%s; not estimated: %s; the readings as corrected)',
+                                                 CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note, s.doubt, v_est_text);
       ELSIF s.missing THEN
         held := pg_catalog.format('readings missing on sub-meter(s) %s', s.missing_codes);
         RETURN;
+      ELSE
+        v_notes := v_notes || pg_catalog.format('sub-meter%s %s', CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note);
       END IF;
       v_ids := v_ids || s.party;
       v_bases := v_bases || s.quantity;
-      v_notes := v_notes || pg_catalog.format('sub-meter%s %s', CASE WHEN s.note LIKE '%,%' THEN 's' ELSE '' END, s.note);
       v_measured := v_measured OPERATOR(pg_catalog.+) s.quantity;
     END LOOP;
     -- The pool in two parts, exact to the cent: what the sub-meters measured, and the rest.

@@ -343,6 +343,24 @@ lm_append(LmAppender *a, Datum *values, bool *nulls)
 	table_close(rel, NoLock);
 }
 
+/*
+ * owner_copy(regclass) RETURNS boolean: lm_is_owner_copy for the triggers written in plpgsql,
+ * so that pg_restore (the owner's COPY into the table) loads their rows as they were dumped.
+ * A predicate on the running statement, not a switch: nobody can make it true but the owner
+ * running COPY FROM into that very table.
+ */
+PG_FUNCTION_INFO_V1(owner_copy);
+
+Datum
+owner_copy(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	bool		result = lm_is_owner_copy(rel);
+
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(result);
+}
+
 bool
 lm_is_owner_copy(Relation rel)
 {

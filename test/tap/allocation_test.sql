@@ -3,7 +3,7 @@
 -- anomaly, the tenant's statement without other tenants, and the shares billed once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -194,6 +194,10 @@ SELECT throws_ok(format($$DELETE FROM leasemgr.allocation_share WHERE rule_id = 
   'LM010', NULL, 'an unbilled share of a billed month (the landlord''s) is not deleted either');
 SELECT throws_ok(format($$UPDATE leasemgr.allocation_rule SET pool_amount = 200 WHERE id = %s$$, :r_area),
   'LM018', 'invalid allocation rule "Common areas"', 'a rule billed on its terms keeps them');
+SELECT th.refuses(format($$UPDATE leasemgr.allocation_rule SET valid_to = '2026-03-15' WHERE id = %s$$, :r_area),
+  'LM018', 'invalid allocation rule "Common areas"',
+  'Its shares have been billed on these terms; a change would rewrite billed months. It is billed up to 2026-03: it can end on 2026-03-31 at the earliest.',
+  'End the rule with valid_to and add a new rule from the next month.', 'a billed rule cannot end before its last billed month');
 UPDATE leasemgr.allocation_rule SET valid_to = '2026-12-31' WHERE id = :r_area;
 SELECT is((SELECT valid_to FROM leasemgr.allocation_rule WHERE id = :r_area), '2026-12-31'::date, '... it can be ended');
 
