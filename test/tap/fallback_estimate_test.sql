@@ -4,7 +4,7 @@
 -- first bill run that can compute the real figure adds the difference as an adjustment, once.
 -- Every figure is worked out by hand beside its assertion.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -186,6 +186,36 @@ SELECT is((SELECT amount FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-
 SELECT matches((SELECT explain FROM leasemgr.compute_charges(:c5, '2026-03-01', '2026-03-31') WHERE charge_id = :ch5),
   'not estimated \(no other leased unit on B floor 2 has real electricity figures for these days to estimate from\): billed from the readings as corrected',
   '... and says so');
+
+-- ---- time of use: each register estimated from the floor's same register -------------------------
+-- Floor 3: U6 (C6, time-of-use prices) and U7 (C7), 100 m2 each. March: U7 read peak 600,
+-- valley 400; U6 peak 900 under an open spike. U6's estimate, ratio 1 (no earlier month):
+-- peak 600 / 100 m2 x 100 m2 = 600.000, valley 400.000; 600 x 1.2000 + 400 x 0.4000 = 880.00.
+INSERT INTO leasemgr.unit (park_id, building_id, floor, code, kind, area_m2)
+SELECT :park, id, 3, x.code, 'office', 100 FROM leasemgr.building, (VALUES ('FE-6'), ('FE-7')) x(code) WHERE park_id = :park;
+SELECT id AS u6 FROM leasemgr.unit WHERE code = 'FE-6' \gset
+SELECT id AS u7 FROM leasemgr.unit WHERE code = 'FE-7' \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, registers, installed_at)
+VALUES (:park, 'FE-E6', :u6, 'electricity', 8, '{peak,valley}', '2025-12-31 00:00+08'),
+       (:park, 'FE-E7', :u7, 'electricity', 8, '{peak,valley}', '2025-12-31 00:00+08');
+SELECT count(leasemgr.record_reading(m.id, x.at::timestamptz, x.v, 'iot', x.reg))
+  FROM (VALUES ('FE-E6', '2026-03-01 00:00+08', 0, 'peak'), ('FE-E6', '2026-04-01 00:00+08', 900, 'peak'),
+               ('FE-E6', '2026-03-01 00:00+08', 0, 'valley'), ('FE-E6', '2026-04-01 00:00+08', 100, 'valley'),
+               ('FE-E7', '2026-03-01 00:00+08', 0, 'peak'), ('FE-E7', '2026-04-01 00:00+08', 600, 'peak'),
+               ('FE-E7', '2026-03-01 00:00+08', 0, 'valley'), ('FE-E7', '2026-04-01 00:00+08', 400, 'valley')) x(code, at, v, reg)
+  JOIN leasemgr.meter m ON m.code = x.code;
+SELECT th.draft(:park, 'FE-C6', ARRAY[:u6], '2026-03-01', '2026-12-31', NULL, false) AS c6 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, meter_kind, billed, tou_registers, tou_rates)
+VALUES (:c6, 'utility', 'metered', 1, 'electricity', 'arrears', '{peak,valley}', '{1.2000,0.4000}') RETURNING id AS ch6 \gset
+SELECT th.walk(th.draft(:park, 'FE-C7', ARRAY[:u7], '2026-03-01', '2026-12-31'), 'active');
+INSERT INTO leasemgr.anomaly (park_id, meter_id, register, kind, during, observed, baseline, ratio)
+SELECT :park, id, 'peak', 'spike', tstzrange('2026-03-20 00:00+08', '2026-03-21 00:00+08'), 300, 20, 15.00
+  FROM leasemgr.meter WHERE code = 'FE-E6';
+SELECT is((SELECT amount FROM leasemgr.compute_charges(:c6, '2026-03-01', '2026-03-31') WHERE charge_id = :ch6), 880.00,
+          'time of use under a spike: peak 600 x 1.2000 + valley 400 x 0.4000 = 880.00, each register from the floor''s');
+SELECT matches((SELECT explain FROM leasemgr.compute_charges(:c6, '2026-03-01', '2026-03-31') WHERE charge_id = :ch6),
+  'fallback estimate: floor average of 1 leased unit on B floor 3 peak 600\.000 / 100\.00 m2, valley 400\.000 / 100\.00 m2, each x 100\.00 m2 x tenant ratio 1\.0000 .*: peak 600\.000, valley 400\.000; peak 600\.000 kWh x 1\.2000 \+ valley 400\.000 kWh x 0\.4000 = 880\.00$',
+  '... explained register by register');
 
 SELECT * FROM finish();
 ROLLBACK;
