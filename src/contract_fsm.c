@@ -24,6 +24,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -32,6 +34,7 @@
 
 #include "leasemgr.h"
 #include "lm_contract_states.h"
+#include "outbox.h"
 
 PG_FUNCTION_INFO_V1(contract_before_write);
 PG_FUNCTION_INFO_V1(contract_after_transition);
@@ -709,7 +712,87 @@ typedef struct EventCache
 	LmStatementCache base;
 	int			att[C__COUNT];
 	LmAppender	log;
+	bool		have_outbox;
+	LmAppender	outbox;
 } EventCache;
+
+/*
+ * The events of one transition for outside systems: the contract's new state, and, when it
+ * moved into or out of the states that hold its units, each unit's availability.
+ */
+static void
+emit_transition(EventCache *cache, const LmRow *row, const char *event, const char *from, Datum *values,
+				bool *nulls)
+{
+	const int  *att = cache->att;
+	int64		contract_id = DatumGetInt64(values[2]);
+	const char *to = TextDatumGetCString(values[7]);
+	StringInfoData js;
+	int64		last;
+
+	initStringInfo(&js);
+	appendStringInfoChar(&js, '{');
+	lm_json_raw(&js, "contract_id", psprintf(INT64_FORMAT, contract_id));
+	lm_json_text(&js, "contract", lm_row_text(row, att[C_CODE]));
+	lm_json_raw(&js, "tenant_id", lm_row_text(row, att[C_TENANT_ID]));
+	lm_json_text(&js, "event", event);
+	lm_json_text(&js, "from_state", from);
+	lm_json_text(&js, "to_state", to);
+	lm_json_text(&js, "effective_date", nulls[9] ? NULL : lm_date_text(DatumGetDateADT(values[9])));
+	lm_json_text(&js, "actor", TextDatumGetCString(values[4]));
+	{
+		char		at[MAXDATELEN + 1];
+		int			utc = 0;
+
+		/* ISO 8601 in UTC, whatever the session's TimeZone and DateStyle */
+		lm_json_text(&js, "at", JsonEncodeDateTime(at, values[3], TIMESTAMPTZOID, &utc));
+	}
+	lm_json_text(&js, "lease_start", lm_date_text(row_date(row, att[C_START_DATE])));
+	lm_json_text(&js, "lease_end", lm_date_text(row_date(row, att[C_END_DATE])));
+	last = lm_outbox_emit(&cache->outbox, values[1], "contract.state", contract_id, lm_json_finish(&js));
+
+	if (from != NULL && lm_state_is_live((LmContractState) lm_state_from_name(from)) != lm_state_is_live((LmContractState) lm_state_from_name(to)))
+	{
+		static SPIPlanPtr plan = NULL;
+		MemoryContext cxt = CurrentMemoryContext;
+		bool		spi = false;
+		Datum		arg = Int64GetDatum(contract_id);
+		uint64		i;
+
+		lm_spi_connect(&spi);
+		if (plan == NULL)
+		{
+			Oid			type = INT8OID;
+
+			plan = lm_keep_plan("SELECT u.id, u.code FROM leasemgr.contract_unit cu "
+								"JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
+								"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY u.id", 1, &type);
+		}
+		if (SPI_execute_plan(plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "contract unit query failed");
+		MemoryContextSwitchTo(cxt);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		unit_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+			resetStringInfo(&js);
+			appendStringInfoChar(&js, '{');
+			lm_json_raw(&js, "unit_id", psprintf(INT64_FORMAT, unit_id));
+			lm_json_text(&js, "unit", SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+			lm_json_raw(&js, "available", lm_state_is_live((LmContractState) lm_state_from_name(to)) ? "false" : "true");
+			lm_json_raw(&js, "contract_id", psprintf(INT64_FORMAT, contract_id));
+			lm_json_text(&js, "contract", lm_row_text(row, att[C_CODE]));
+			lm_json_text(&js, "state", to);
+			lm_json_text(&js, "lease_start", lm_date_text(row_date(row, att[C_START_DATE])));
+			lm_json_text(&js, "lease_end", lm_date_text(row_date(row, att[C_END_DATE])));
+			last = lm_outbox_emit(&cache->outbox, values[1], "unit.availability", unit_id, lm_json_finish(&js));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		lm_spi_finish(&spi);
+	}
+	lm_outbox_notify(last);
+}
 
 /*
  * AFTER INSERT, and AFTER UPDATE WHEN the state changed, ON leasemgr.contract: one row in
@@ -727,6 +810,7 @@ contract_after_transition(PG_FUNCTION_ARGS)
 	bool		nulls[lengthof(contract_event_colnames)] = {0};
 	int64		contract_id;
 	const char *event;
+	const char *from_name = NULL;
 
 	lm_check_trigger(fcinfo, "contract_after_transition", true, false);
 	rel = td->tg_relation;
@@ -737,6 +821,7 @@ contract_after_transition(PG_FUNCTION_ARGS)
 		lm_appender_init(&cache->log, "contract_event", contract_event_colnames,
 						 contract_event_types, lengthof(contract_event_colnames),
 						 fcinfo->flinfo->fn_mcxt);
+		cache->have_outbox = lm_outbox_init(&cache->outbox, fcinfo->flinfo->fn_mcxt);
 	}
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -758,7 +843,8 @@ contract_after_transition(PG_FUNCTION_ARGS)
 		from = state_of(&old, cache->att[C_STATE], "?");
 		event = lm_event_name((LmContractEvent)
 							  lm_event_between(from, state_of(&row, cache->att[C_STATE], "?")));
-		values[6] = CStringGetTextDatum(lm_state_name(from));
+		from_name = lm_state_name(from);
+		values[6] = CStringGetTextDatum(from_name);
 	}
 
 	contract_id = DatumGetInt64(lm_row_datum(&row, cache->att[C_ID]));
@@ -781,6 +867,8 @@ contract_after_transition(PG_FUNCTION_ARGS)
 		nulls[9] = true;
 
 	lm_append(&cache->log, values, nulls);
+	if (cache->have_outbox)
+		emit_transition(cache, &row, event, from_name, values, nulls);
 	return PointerGetDatum(NULL);
 }
 

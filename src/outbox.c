@@ -1,0 +1,160 @@
+/*
+ * outbox.c
+ *     The event outbox's writers (docs/automation.md): every contract created or moved
+ *     (contract.state), every unit whose contract moved into or out of the states that hold
+ *     it (unit.availability), every bill issued (bill.issued), written to
+ *     leasemgr.event_outbox in the transaction of the change, with NOTIFY leasemgr_events.
+ *
+ * The events are appended the way the audit log and the contract timeline are (lm_append):
+ * without the executor's privilege checks, so that nobody holds INSERT on the outbox and an
+ * outside system can trust every event to report a change that happened. A restore (the
+ * owner's COPY of dumped rows) writes no events: the outbox comes back from the dump.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
+
+#include "leasemgr.h"
+#include "outbox.h"
+
+PG_FUNCTION_INFO_V1(outbox_bills);
+
+#define OUTBOX_CHANNEL "leasemgr_events"
+
+static const char *const outbox_colnames[] = {"id", "park_id", "topic", "subject_id", "payload", "created_at", "claims"};
+static const Oid outbox_types[lengthof(outbox_colnames)] = {INT8OID, INT8OID, TEXTOID, INT8OID, JSONBOID, TIMESTAMPTZOID,
+INT4OID};
+
+bool
+lm_outbox_init(LmAppender *a, MemoryContext cxt)
+{
+	/* a database still on 0.1.0 has no outbox yet: nothing to write until it is updated */
+	if (!OidIsValid(get_relname_relid("event_outbox", get_namespace_oid(LM_SCHEMA, false))))
+		return false;
+	lm_appender_init(a, "event_outbox", outbox_colnames, outbox_types, lengthof(outbox_colnames), cxt);
+	return true;
+}
+
+int64
+lm_outbox_emit(LmAppender *a, Datum park_id, const char *topic, int64 subject_id, Datum payload)
+{
+	Datum		values[lengthof(outbox_colnames)];
+	bool		nulls[lengthof(outbox_colnames)] = {false, false, false, false, false, false, false};
+
+	values[1] = park_id;
+	values[2] = CStringGetTextDatum(topic);
+	values[3] = Int64GetDatum(subject_id);
+	values[4] = payload;
+	values[5] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[6] = Int32GetDatum(0);
+	lm_append(a, values, nulls);
+	return DatumGetInt64(values[0]);
+}
+
+void
+lm_outbox_notify(int64 last_id)
+{
+	/* the newest event of the statement; notifications are delivered at commit */
+	Async_Notify(OUTBOX_CHANNEL, psprintf(INT64_FORMAT, last_id));
+}
+
+void
+lm_json_text(StringInfo js, const char *key, const char *value)
+{
+	appendStringInfoString(js, js->len > 1 ? ", " : "");
+	escape_json(js, key);
+	appendStringInfoString(js, ": ");
+	if (value == NULL)
+		appendStringInfoString(js, "null");
+	else
+		escape_json(js, value);
+}
+
+void
+lm_json_raw(StringInfo js, const char *key, const char *value)
+{
+	appendStringInfoString(js, js->len > 1 ? ", " : "");
+	escape_json(js, key);
+	appendStringInfo(js, ": %s", value == NULL ? "null" : value);
+}
+
+Datum
+lm_json_finish(StringInfo js)
+{
+	appendStringInfoChar(js, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(js->data));
+}
+
+typedef struct BillCache
+{
+	LmStatementCache base;
+	bool		have_outbox;
+	LmAppender	outbox;
+} BillCache;
+
+/*
+ * AFTER INSERT ON leasemgr.bill REFERENCING NEW TABLE AS new_bills FOR EACH STATEMENT: a
+ * bill.issued event per bill, in id order.
+ */
+Datum
+outbox_bills(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	MemoryContext cxt = CurrentMemoryContext;
+	BillCache  *cache;
+	bool		fresh;
+	bool		spi = false;
+	int64		last = 0;
+	uint64		i;
+
+	lm_check_trigger(fcinfo, "outbox_bills", false, false);
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("outbox_bills must be fired AFTER INSERT with a NEW TABLE")));
+	if (lm_is_owner_copy(td->tg_relation))
+		return PointerGetDatum(NULL);	/* a restore: the outbox comes back from the dump */
+	cache = lm_statement_cache(fcinfo, td->tg_relation, sizeof(BillCache), &fresh);
+	if (fresh)
+		cache->have_outbox = lm_outbox_init(&cache->outbox, fcinfo->flinfo->fn_mcxt);
+	if (!cache->have_outbox)
+		return PointerGetDatum(NULL);
+
+	lm_spi_connect(&spi);
+	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "transition tables could not be registered");
+	if (SPI_execute("SELECT b.park_id, b.id, pg_catalog.jsonb_build_object('bill_id', b.id, 'contract_id', b.contract_id, "
+					"'contract', c.code, 'tenant_id', c.tenant_id, 'period', b.period, 'issued_on', b.issued_on, "
+					"'due_on', b.due_on, 'amount', b.amount) "
+					"FROM new_bills b JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) b.contract_id "
+					"ORDER BY b.id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "bill events query failed");
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		last = lm_outbox_emit(&cache->outbox, SPI_getbinval(t, d, 1, &isnull),
+							  "bill.issued", DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
+							  SPI_getbinval(t, d, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	lm_spi_finish(&spi);
+	if (last != 0)
+		lm_outbox_notify(last);
+	return PointerGetDatum(NULL);
+}
