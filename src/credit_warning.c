@@ -196,7 +196,16 @@ lm_check_tenant_credit(Relation contract_rel, Datum tenant_id, const char *contr
 							"   WHERE w.tenant_id OPERATOR(pg_catalog.=) t.id AND w.cleared_at IS NULL"
 							"  UNION ALL"
 							"  SELECT NULL, b.first_period, b.first_drift_days, b.second_period, b.second_drift_days"
-							"    FROM leasemgr.credit_warning_periods(t.id, $2) b) x"
+							"    FROM leasemgr.credit_warning_periods(t.id, $2) b"
+							/*
+							 * A late period needs a bill due before today: without one the rule
+							 * cannot hold, and the measure (a planned SQL function) is skipped.
+							 * A new tenant's submit then costs an index probe, not a plan.
+							 */
+							"   WHERE EXISTS (SELECT FROM leasemgr.contract c2 JOIN leasemgr.bill bl"
+							"                   ON bl.contract_id OPERATOR(pg_catalog.=) c2.id"
+							"                  WHERE c2.tenant_id OPERATOR(pg_catalog.=) t.id AND bl.voided_at IS NULL"
+							"                    AND bl.due_on OPERATOR(pg_catalog.<) $2)) x"
 							" WHERE t.id OPERATOR(pg_catalog.=) $1"
 							" ORDER BY x.id IS NULL LIMIT 1", 2, types);
 	}

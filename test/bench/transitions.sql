@@ -60,9 +60,11 @@ BEGIN
     -- way the plain copy is emptied (past the TRUNCATE guard: replica mode skips triggers).
     -- The logs keep growing, as they do in production.
     SET LOCAL session_replication_role = replica;
+    -- CASCADE: with every table that refers to a contract, whatever later versions add
+    -- (work orders, allocation shares); the logs refer to none and keep their rows.
     TRUNCATE leasemgr.payment_allocation, leasemgr.payment, leasemgr.late_fee_policy,
              leasemgr.bill_line, leasemgr.bill, leasemgr.turnover_report, leasemgr.free_rent_period,
-             leasemgr.charge, leasemgr.contract_unit, leasemgr.contract;
+             leasemgr.charge, leasemgr.contract_unit, leasemgr.contract CASCADE;
     SET LOCAL session_replication_role = origin;
     INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date, document_sha256)
     SELECT park, 'B-' || i, t.id, date '2025-01-01', date '2027-12-31', repeat('ab', 32)
