@@ -30,6 +30,7 @@
 #include "outbox.h"
 
 PG_FUNCTION_INFO_V1(outbox_bills);
+PG_FUNCTION_INFO_V1(outbox_alerts);
 
 #define OUTBOX_CHANNEL "leasemgr_events"
 
@@ -97,12 +98,62 @@ lm_json_finish(StringInfo js)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(js->data));
 }
 
-typedef struct BillCache
+typedef struct RowsCache
 {
 	LmStatementCache base;
 	bool		have_outbox;
 	LmAppender	outbox;
-} BillCache;
+} RowsCache;
+
+/*
+ * The events of an AFTER INSERT ... FOR EACH STATEMENT trigger with a NEW TABLE: sql reads
+ * the transition table (as the caller: it sees the rows it just wrote) and returns park_id,
+ * subject id and payload per event, in order; each is appended to the outbox.
+ */
+static void
+emit_rows(FunctionCallInfo fcinfo, const char *funcname, const char *topic, const char *sql)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	MemoryContext cxt = CurrentMemoryContext;
+	RowsCache  *cache;
+	bool		fresh;
+	bool		spi = false;
+	int64		last = 0;
+	uint64		i;
+
+	lm_check_trigger(fcinfo, funcname, false, false);
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be fired AFTER INSERT with a NEW TABLE", funcname)));
+	if (lm_is_owner_copy(td->tg_relation))
+		return;					/* a restore: the outbox comes back from the dump */
+	cache = lm_statement_cache(fcinfo, td->tg_relation, sizeof(RowsCache), &fresh);
+	if (fresh)
+		cache->have_outbox = lm_outbox_init(&cache->outbox, fcinfo->flinfo->fn_mcxt);
+	if (!cache->have_outbox)
+		return;
+
+	lm_spi_connect(&spi);
+	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "transition tables could not be registered");
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "%s: events query failed", funcname);
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		last = lm_outbox_emit(&cache->outbox, SPI_getbinval(t, d, 1, &isnull), topic,
+							  DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)), SPI_getbinval(t, d, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	lm_spi_finish(&spi);
+	if (last != 0)
+		lm_outbox_notify(last);
+}
 
 /*
  * AFTER INSERT ON leasemgr.bill REFERENCING NEW TABLE AS new_bills FOR EACH STATEMENT: a
@@ -111,50 +162,25 @@ typedef struct BillCache
 Datum
 outbox_bills(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	MemoryContext cxt = CurrentMemoryContext;
-	BillCache  *cache;
-	bool		fresh;
-	bool		spi = false;
-	int64		last = 0;
-	uint64		i;
+	emit_rows(fcinfo, "outbox_bills", "bill.issued",
+			  "SELECT b.park_id, b.id, pg_catalog.jsonb_build_object('bill_id', b.id, 'contract_id', b.contract_id, "
+			  "'contract', c.code, 'tenant_id', c.tenant_id, 'period', b.period, 'issued_on', b.issued_on, "
+			  "'due_on', b.due_on, 'amount', b.amount) "
+			  "FROM new_bills b JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) b.contract_id "
+			  "ORDER BY b.id");
+	return PointerGetDatum(NULL);
+}
 
-	lm_check_trigger(fcinfo, "outbox_bills", false, false);
-	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("outbox_bills must be fired AFTER INSERT with a NEW TABLE")));
-	if (lm_is_owner_copy(td->tg_relation))
-		return PointerGetDatum(NULL);	/* a restore: the outbox comes back from the dump */
-	cache = lm_statement_cache(fcinfo, td->tg_relation, sizeof(BillCache), &fresh);
-	if (fresh)
-		cache->have_outbox = lm_outbox_init(&cache->outbox, fcinfo->flinfo->fn_mcxt);
-	if (!cache->have_outbox)
-		return PointerGetDatum(NULL);
-
-	lm_spi_connect(&spi);
-	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "transition tables could not be registered");
-	if (SPI_execute("SELECT b.park_id, b.id, pg_catalog.jsonb_build_object('bill_id', b.id, 'contract_id', b.contract_id, "
-					"'contract', c.code, 'tenant_id', c.tenant_id, 'period', b.period, 'issued_on', b.issued_on, "
-					"'due_on', b.due_on, 'amount', b.amount) "
-					"FROM new_bills b JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) b.contract_id "
-					"ORDER BY b.id", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "bill events query failed");
-	MemoryContextSwitchTo(cxt);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		last = lm_outbox_emit(&cache->outbox, SPI_getbinval(t, d, 1, &isnull),
-							  "bill.issued", DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
-							  SPI_getbinval(t, d, 3, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	lm_spi_finish(&spi);
-	if (last != 0)
-		lm_outbox_notify(last);
+/*
+ * AFTER INSERT ON leasemgr.alert REFERENCING NEW TABLE AS new_alerts FOR EACH STATEMENT: an
+ * alert event per alert raised.
+ */
+Datum
+outbox_alerts(PG_FUNCTION_ARGS)
+{
+	emit_rows(fcinfo, "outbox_alerts", "alert",
+			  "SELECT a.park_id, a.id, pg_catalog.jsonb_build_object('alert_id', a.id, 'kind', a.kind, "
+			  "'subject_id', a.subject_id, 'contract_id', a.contract_id, 'subject', a.subject, 'due_on', a.due_on) "
+			  "FROM new_alerts a ORDER BY a.id");
 	return PointerGetDatum(NULL);
 }

@@ -1,0 +1,223 @@
+-- Alerts and the daily job body: leasemgr.run_daily(as_of) activates and expires what the
+-- calendar says, raises expiry alerts (90/60/30 days), renewal suggestions, overdue alerts and
+-- credit warnings, each once. pg_cron only decides when it runs (docs/automation.md).
+
+CREATE TABLE leasemgr.alert (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  park_id         bigint NOT NULL REFERENCES leasemgr.park (id),
+  kind            text NOT NULL CHECK (kind IN ('expiry_90', 'expiry_60', 'expiry_30', 'renewal_suggestion',
+                                                'overdue', 'credit_warning')),
+  subject_id      bigint NOT NULL,
+  contract_id     bigint,
+  subject         text NOT NULL CHECK (pg_catalog.btrim(subject) <> ''),
+  due_on          date NOT NULL,
+  raised_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  state           text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+  decided_at      timestamptz,
+  decided_by      text,
+  CONSTRAINT alert_once UNIQUE (kind, subject_id, due_on),
+  CONSTRAINT alert_decided CHECK ((state = 'open') = (decided_at IS NULL) AND (decided_at IS NULL) = (decided_by IS NULL))
+);
+CREATE INDEX alert_park_state_idx ON leasemgr.alert (park_id, state);
+COMMENT ON TABLE leasemgr.alert IS
+  'Something a person should look at (提醒), raised by leasemgr.run_daily once per subject and date: a lease ending in 90, 60 or 30 days, a renewal to propose, a bill overdue, a tenant under a credit warning. Each alert is also an event of the outbox (topic alert).';
+COMMENT ON COLUMN leasemgr.alert.id IS 'Alert identifier.';
+COMMENT ON COLUMN leasemgr.alert.park_id IS 'The park.';
+COMMENT ON COLUMN leasemgr.alert.kind IS 'expiry_90, expiry_60, expiry_30 (the lease ends within that many days), renewal_suggestion (within 90 days and no renewal drafted), overdue (a bill past its due day and not paid), credit_warning (an open credit warning).';
+COMMENT ON COLUMN leasemgr.alert.subject_id IS 'The contract (expiry, renewal), bill (overdue) or credit warning it is about.';
+COMMENT ON COLUMN leasemgr.alert.contract_id IS 'The contract concerned, when there is one.';
+COMMENT ON COLUMN leasemgr.alert.subject IS 'What it says, in words.';
+COMMENT ON COLUMN leasemgr.alert.due_on IS 'The date it is about: the lease''s end, the bill''s due day, the day the warning was measured. With kind and subject, what makes it once.';
+COMMENT ON COLUMN leasemgr.alert.raised_at IS 'When it was raised.';
+COMMENT ON COLUMN leasemgr.alert.state IS 'open, acknowledged (someone is on it) or resolved.';
+COMMENT ON COLUMN leasemgr.alert.decided_at IS 'When it was last acknowledged or resolved.';
+COMMENT ON COLUMN leasemgr.alert.decided_by IS 'Who acknowledged or resolved it.';
+
+-- An alert moves forward only (open -> acknowledged -> resolved), stamped; what it says is fixed.
+CREATE FUNCTION leasemgr.alert_before_write() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' AND leasemgr.owner_copy(TG_RELID) THEN
+    RETURN NEW;  -- a restore: as dumped
+  END IF;
+  IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = pg_catalog.format('alert %s cannot be deleted', OLD.id),
+      HINT = 'Resolve it: UPDATE leasemgr.alert SET state = ''resolved''.';
+  END IF;
+  IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+    NEW.state := 'open';
+    NEW.decided_at := NULL;
+    NEW.decided_by := NULL;
+    NEW.raised_at := pg_catalog.now();
+    RETURN NEW;
+  END IF;
+  IF (NEW.id, NEW.park_id, NEW.kind, NEW.subject_id, NEW.contract_id, NEW.subject, NEW.due_on, NEW.raised_at)
+       IS DISTINCT FROM (OLD.id, OLD.park_id, OLD.kind, OLD.subject_id, OLD.contract_id, OLD.subject, OLD.due_on, OLD.raised_at)
+     OR (OLD.state, NEW.state) NOT IN (('open', 'acknowledged'), ('open', 'resolved'), ('acknowledged', 'resolved')) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = pg_catalog.format('alert %s cannot be changed that way', OLD.id),
+      DETAIL = pg_catalog.format('It is %s; an alert moves from open to acknowledged to resolved, and what it says is fixed.', OLD.state),
+      HINT = 'UPDATE leasemgr.alert SET state = ''acknowledged'' (or ''resolved'').';
+  END IF;
+  NEW.decided_at := pg_catalog.now();
+  NEW.decided_by := leasemgr.current_actor();
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.alert_before_write() IS
+  'Trigger: an alert is raised open and stamped, moves from open to acknowledged to resolved (stamped with who and when), says what it said, and is never deleted (SQLSTATE LM010).';
+CREATE TRIGGER alert_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.alert
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.alert_before_write();
+
+CREATE FUNCTION leasemgr.outbox_alerts() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'outbox_alerts'
+  LANGUAGE C;
+COMMENT ON FUNCTION leasemgr.outbox_alerts() IS
+  'Trigger: writes an alert event to the outbox for every alert raised; one NOTIFY leasemgr_events per statement.';
+CREATE TRIGGER outbox_events AFTER INSERT ON leasemgr.alert
+  REFERENCING NEW TABLE AS new_alerts
+  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.outbox_alerts();
+
+-- ---- the daily job body ---------------------------------------------------------------------
+
+CREATE FUNCTION leasemgr.run_daily(as_of date DEFAULT leasemgr.business_date())
+  RETURNS TABLE (step text, done integer)
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+DECLARE
+  v_today date := leasemgr.business_date();
+  v_day date;
+  v_n integer;
+  v_refused integer := 0;
+  v_event text;
+  c record;
+BEGIN
+  IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) OR as_of OPERATOR(pg_catalog.>) v_today THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = pg_catalog.format('run_daily cannot run as of %s', COALESCE(as_of::text, 'NULL')),
+      DETAIL = pg_catalog.format('Today is %s: the daily job runs for today or catches up a day that has passed.', v_today),
+      HINT = 'Call leasemgr.run_daily() for today, or with a past day to catch up.';
+  END IF;
+  -- The state machine's guards read today, so a catch-up acts as of the day asked, and no
+  -- later than today.
+  v_day := as_of;
+
+  -- Signed leases whose start has come are activated; active ones whose end has passed expire.
+  FOREACH v_event IN ARRAY ARRAY['activate', 'expire'] LOOP
+    v_n := 0;
+    FOR c IN SELECT k.id FROM leasemgr.contract k
+              WHERE CASE v_event
+                      WHEN 'activate' THEN k.state OPERATOR(pg_catalog.=) 'signed' AND k.start_date OPERATOR(pg_catalog.<=) v_day
+                      ELSE k.state OPERATOR(pg_catalog.=) 'active' AND k.end_date OPERATOR(pg_catalog.<) v_day END
+              ORDER BY k.id FOR UPDATE SKIP LOCKED
+    LOOP
+      BEGIN
+        PERFORM leasemgr.contract_transition(c.id, v_event);
+        v_n := v_n OPERATOR(pg_catalog.+) 1;
+      EXCEPTION WHEN OTHERS THEN
+        -- one contract a guard refuses does not stop the job: it is counted and said
+        v_refused := v_refused OPERATOR(pg_catalog.+) 1;
+        RAISE WARNING 'run_daily: contract % could not %: %', c.id, v_event, SQLERRM;
+      END;
+    END LOOP;
+    step := CASE v_event WHEN 'activate' THEN 'activated' ELSE 'expired' END; done := v_n; RETURN NEXT;
+  END LOOP;
+
+  -- Expiry alerts: each threshold once, when the lease's end comes within it.
+  WITH ins AS (
+    INSERT INTO leasemgr.alert (park_id, kind, subject_id, contract_id, subject, due_on)
+    SELECT k.park_id, 'expiry_' OPERATOR(pg_catalog.||) t.days, k.id, k.id,
+           pg_catalog.format('Lease %s ends on %s, in %s days', k.code, k.end_date, k.end_date OPERATOR(pg_catalog.-) v_day),
+           k.end_date
+      FROM leasemgr.contract k CROSS JOIN (VALUES (90), (60), (30)) t(days)
+     WHERE k.state OPERATOR(pg_catalog.=) ANY ('{active,amending}'::text[])
+       AND k.end_date OPERATOR(pg_catalog.>=) v_day
+       AND k.end_date OPERATOR(pg_catalog.<=) (v_day OPERATOR(pg_catalog.+) t.days)
+     ORDER BY k.id, t.days DESC
+    ON CONFLICT ON CONSTRAINT alert_once DO NOTHING
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  step := 'expiry alerts'; done := v_n; RETURN NEXT;
+
+  -- Renewal suggestions: within 90 days of the end, no renewal drafted yet.
+  WITH ins AS (
+    INSERT INTO leasemgr.alert (park_id, kind, subject_id, contract_id, subject, due_on)
+    SELECT k.park_id, 'renewal_suggestion', k.id, k.id,
+           pg_catalog.format('Lease %s ends on %s: propose a renewal (leasemgr.renewal_suggestions shows comparable rents)',
+                             k.code, k.end_date),
+           k.end_date
+      FROM leasemgr.contract k
+     WHERE k.state OPERATOR(pg_catalog.=) ANY ('{active,amending}'::text[])
+       AND k.end_date OPERATOR(pg_catalog.>=) v_day
+       AND k.end_date OPERATOR(pg_catalog.<=) (v_day OPERATOR(pg_catalog.+) 90)
+       AND NOT EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) k.id
+                          AND r.state OPERATOR(pg_catalog.<>) 'cancelled')
+     ORDER BY k.id
+    ON CONFLICT ON CONSTRAINT alert_once DO NOTHING
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  step := 'renewal suggestions'; done := v_n; RETURN NEXT;
+
+  -- Overdue bills: past their due day, not paid, not void.
+  WITH ins AS (
+    INSERT INTO leasemgr.alert (park_id, kind, subject_id, contract_id, subject, due_on)
+    SELECT b.park_id, 'overdue', b.id, b.contract_id,
+           pg_catalog.format('Bill %s of %s (%s) was due on %s: %s of %s CNY unpaid', b.id, k.code,
+                             pg_catalog.to_char(b.period, 'YYYY-MM'), b.due_on, b.amount OPERATOR(pg_catalog.-) b.paid, b.amount),
+           b.due_on
+      FROM leasemgr.bill b JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) b.contract_id
+     WHERE b.voided_at IS NULL AND b.paid OPERATOR(pg_catalog.<) b.amount AND b.due_on OPERATOR(pg_catalog.<) v_day
+     ORDER BY b.id
+    ON CONFLICT ON CONSTRAINT alert_once DO NOTHING
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  step := 'overdue alerts'; done := v_n; RETURN NEXT;
+
+  -- Credit warnings: raised by the drift rule, then an alert for each open one.
+  step := 'credit warnings raised'; done := leasemgr.refresh_credit_warnings(v_day); RETURN NEXT;
+  WITH ins AS (
+    INSERT INTO leasemgr.alert (park_id, kind, subject_id, subject, due_on)
+    SELECT w.park_id, 'credit_warning', w.id,
+           pg_catalog.format('Tenant %s is under credit warning %s: paid %s and %s days late in %s and %s', t.name, w.id,
+                             w.first_drift_days, w.second_drift_days, pg_catalog.to_char(w.first_period, 'YYYY-MM'),
+                             pg_catalog.to_char(w.second_period, 'YYYY-MM')),
+           w.measured_on
+      FROM leasemgr.tenant_credit_warning w JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) w.tenant_id
+     WHERE w.cleared_at IS NULL
+     ORDER BY w.id
+    ON CONFLICT ON CONSTRAINT alert_once DO NOTHING
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  step := 'credit warning alerts'; done := v_n; RETURN NEXT;
+  step := 'transitions refused (see the warnings)'; done := v_refused; RETURN NEXT;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.run_daily(date) IS
+  'The daily job body (pg_cron runs it; tests call it): activates signed leases whose start has come, expires active ones whose end has passed, raises expiry alerts at 90, 60 and 30 days, renewal suggestions at 90 days, overdue alerts and credit warnings with their alerts, each once however often it runs. as_of: today (default) or a past day to catch up. Returns what each step did.';
+
+-- ---- security, dump -------------------------------------------------------------------------
+
+ALTER TABLE leasemgr.alert ENABLE ROW LEVEL SECURITY;
+CREATE POLICY park_scope ON leasemgr.alert USING ((SELECT leasemgr.sees_all_parks())
+  OR park_id OPERATOR(pg_catalog.=) ANY ((SELECT leasemgr.visible_parks())::bigint[]));
+COMMENT ON POLICY park_scope ON leasemgr.alert IS
+  'Rows of the parks granted to the role (leasemgr.grant_park); every park for leasemgr_admin.';
+CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.alert
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row();
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.alert
+  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
+REVOKE ALL ON leasemgr.alert FROM PUBLIC;
+GRANT SELECT ON leasemgr.alert TO leasemgr_reader;
+GRANT UPDATE (state) ON leasemgr.alert TO leasemgr_operator, leasemgr_finance;
+REVOKE ALL ON FUNCTION leasemgr.alert_before_write(), leasemgr.outbox_alerts(), leasemgr.run_daily(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.run_daily(date) TO leasemgr_admin;
+-- run_daily runs with its caller's rights: the admins (and the pg_cron job's owner) raise alerts.
+GRANT INSERT (park_id, kind, subject_id, contract_id, subject, due_on) ON leasemgr.alert TO leasemgr_admin;
+GRANT USAGE ON SEQUENCE leasemgr.alert_id_seq TO leasemgr_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.alert', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.alert_id_seq', '');

@@ -1,0 +1,63 @@
+-- The daily job body: what the calendar says (activate, expire), the alerts (expiry at 90, 60
+-- and 30 days, renewal suggestions, overdue bills), each once however often it runs, and each
+-- alert also an event of the outbox. Dates are relative to today: the rules are about today.
+BEGIN;
+SELECT plan(16);
+
+SELECT th.park('RD') AS park \gset
+SELECT leasemgr.business_date() AS today \gset
+SELECT th.unit(:park, 'RD-' || i) FROM generate_series(1, 5) i;
+SELECT th.draft(:park, 'RD-A', ARRAY[(SELECT id FROM leasemgr.unit WHERE code = 'RD-1')], :'today'::date - 1, :'today'::date + 364) AS ca \gset
+SELECT th.draft(:park, 'RD-B', ARRAY[(SELECT id FROM leasemgr.unit WHERE code = 'RD-2')], :'today'::date - 400, :'today'::date - 1) AS cb \gset
+SELECT th.draft(:park, 'RD-C', ARRAY[(SELECT id FROM leasemgr.unit WHERE code = 'RD-3')], :'today'::date - 300, :'today'::date + 20) AS cc \gset
+SELECT th.draft(:park, 'RD-D', ARRAY[(SELECT id FROM leasemgr.unit WHERE code = 'RD-4')], :'today'::date - 300, :'today'::date + 45) AS cd \gset
+SELECT th.draft(:park, 'RD-E', ARRAY[(SELECT id FROM leasemgr.unit WHERE code = 'RD-5')], :'today'::date - 300, :'today'::date + 200) AS ce \gset
+SELECT th.walk(:ca, 'signed'), th.walk(:cb, 'active'), th.walk(:cc, 'active'), th.walk(:cd, 'active'), th.walk(:ce, 'active');
+-- an unpaid bill of C, due ten days ago (loaded past the bill run's rules: setup only)
+SET LOCAL session_replication_role = replica;
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, amount, issued_by)
+VALUES (:park, :cc, date_trunc('month', :'today'::date - 40)::date, :'today'::date - 40, :'today'::date - 10, 8000.00, 'setup')
+RETURNING id AS bill \gset
+RESET session_replication_role;
+SELECT coalesce(max(id), 0) AS events_before FROM leasemgr.event_outbox \gset
+
+CREATE TEMP TABLE first_run AS SELECT * FROM leasemgr.run_daily();
+SELECT is((SELECT done FROM first_run WHERE step = 'activated'), 1, 'a signed lease whose start has come is activated');
+SELECT is((SELECT state FROM leasemgr.contract WHERE id = :ca), 'active', '... lease A');
+SELECT is((SELECT done FROM first_run WHERE step = 'expired'), 1, 'an active lease whose end has passed is expired');
+SELECT is((SELECT state FROM leasemgr.contract WHERE id = :cb), 'expired', '... lease B');
+-- C ends in 20 days: within 90, 60 and 30; D in 45: within 90 and 60; E in 200: none.
+SELECT is((SELECT array_agg(k.code || ' ' || a.kind ORDER BY k.code, a.kind) FROM leasemgr.alert a
+             JOIN leasemgr.contract k ON k.id = a.subject_id WHERE a.kind LIKE 'expiry%'),
+          '{"RD-C expiry_30","RD-C expiry_60","RD-C expiry_90","RD-D expiry_60","RD-D expiry_90"}',
+          'expiry alerts for each threshold a lease''s end has come within');
+SELECT is((SELECT array_agg(k.code ORDER BY k.code) FROM leasemgr.alert a JOIN leasemgr.contract k ON k.id = a.subject_id
+            WHERE a.kind = 'renewal_suggestion'), '{RD-C,RD-D}', 'renewal suggestions for the leases ending within 90 days');
+SELECT is((SELECT subject FROM leasemgr.alert WHERE kind = 'overdue' AND subject_id = :bill),
+          format('Bill %s of RD-C (%s) was due on %s: 8000.00 of 8000.00 CNY unpaid', :bill,
+                 to_char(date_trunc('month', :'today'::date - 40), 'YYYY-MM'), :'today'::date - 10),
+          'an overdue alert for the unpaid bill past its due day, with the facts');
+SELECT is((SELECT count(*)::int FROM leasemgr.event_outbox WHERE topic = 'alert' AND id > :events_before),
+          (SELECT count(*)::int FROM leasemgr.alert), 'every alert is also an event for outside systems');
+
+CREATE TEMP TABLE second_run AS SELECT * FROM leasemgr.run_daily();
+SELECT is((SELECT sum(done)::int FROM second_run), 0, 'running the job twice raises nothing twice and moves nothing');
+SELECT is((SELECT count(*)::int FROM leasemgr.alert), 8, '... still eight alerts: five expiry, two renewal, one overdue');
+SELECT is((SELECT count(*)::int FROM leasemgr.run_daily(:'today'::date - 1) WHERE done > 0 AND step LIKE '%alerts'), 0,
+          'catching up yesterday raises nothing already raised');
+
+-- ---- the alert's life ---------------------------------------------------------------------------------
+SET LOCAL leasemgr.actor = 'asset.manager';
+UPDATE leasemgr.alert SET state = 'acknowledged' WHERE kind = 'overdue';
+SELECT is((SELECT state || ' ' || decided_by FROM leasemgr.alert WHERE kind = 'overdue'), 'acknowledged asset.manager',
+          'acknowledging an alert stamps who did it');
+SELECT throws_ok($$UPDATE leasemgr.alert SET state = 'open' WHERE kind = 'overdue'$$, 'LM010', NULL, 'an alert does not go back to open');
+SELECT throws_ok($$DELETE FROM leasemgr.alert$$, 'LM010', NULL, 'alerts are never deleted');
+SELECT th.refuses(format($$SELECT * FROM leasemgr.run_daily(%L)$$, :'today'::date + 1), 'LM011',
+  format('run_daily cannot run as of %s', :'today'::date + 1),
+  format('Today is %s: the daily job runs for today or catches up a day that has passed.', :'today'),
+  'Call leasemgr.run_daily() for today, or with a past day to catch up.', 'a day that has not come is refused');
+SELECT is((SELECT done FROM first_run WHERE step = 'transitions refused (see the warnings)'), 0, 'nothing refused on the way');
+
+SELECT * FROM finish();
+ROLLBACK;
