@@ -199,6 +199,114 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.run_daily(date) IS
   'The daily job body (pg_cron runs it; tests call it): activates signed leases whose start has come, expires active ones whose end has passed, raises expiry alerts at 90, 60 and 30 days, renewal suggestions at 90 days, overdue alerts and credit warnings with their alerts, each once however often it runs. as_of: today (default) or a past day to catch up. Returns what each step did.';
 
+-- ---- pg_cron: registering the jobs ------------------------------------------------------------
+
+-- The jobs of this database, as pg_cron is to run them: names, schedules in GMT (pg_cron 1.4
+-- reads them in GMT; the times given are local, in leasemgr.timezone), commands, databases.
+CREATE FUNCTION leasemgr.job_definitions(daily_at time DEFAULT '00:05', bill_run_at time DEFAULT '02:00',
+                                         trim_at time DEFAULT '03:00', keep_run_details interval DEFAULT '30 days')
+  RETURNS TABLE (job_name text, schedule text, command text, database text)
+  LANGUAGE sql STABLE
+BEGIN ATOMIC
+  -- business_date() first: it loads the library, which defines leasemgr.timezone
+  WITH z AS MATERIALIZED (SELECT leasemgr.business_date() AS today),
+  tz AS MATERIALIZED (SELECT z.today, pg_catalog.current_setting('leasemgr.timezone') AS name FROM z),
+  t(name, at, command, db) AS (
+    VALUES ('leasemgr-daily:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), daily_at,
+            'SELECT * FROM leasemgr.run_daily()', pg_catalog.current_database()),
+           -- daily: the run bills what fell due and catches up any month it missed; idempotent
+           ('leasemgr-bill-run:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), bill_run_at,
+            'SELECT * FROM leasemgr.bill_run(pg_catalog.date_trunc(''month'', leasemgr.business_date())::date)',
+            pg_catalog.current_database()),
+           -- pg_cron's own history, in the database that holds it
+           ('leasemgr-trim-cron-history:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), trim_at,
+            pg_catalog.format('DELETE FROM cron.job_run_details WHERE end_time < pg_catalog.now() - %L::interval',
+                              keep_run_details),
+            pg_catalog.current_setting('cron.database_name', true))
+  )
+  SELECT t.name,
+         -- today's local time in GMT: minute and hour (a zone with summer time moves by an
+         -- hour twice a year: register the jobs again then)
+         pg_catalog.to_char(((tz.today OPERATOR(pg_catalog.+) t.at) AT TIME ZONE tz.name) AT TIME ZONE 'UTC',
+                            'FMMI FMHH24') OPERATOR(pg_catalog.||) ' * * *',
+         t.command, t.db
+    FROM t CROSS JOIN tz;
+END;
+COMMENT ON FUNCTION leasemgr.job_definitions(time, time, time, interval) IS
+  'The pg_cron jobs of this database: the daily job (run_daily), the bill run (daily, billing what fell due and catching up any missed month) and the trimming of cron.job_run_details, at local times (leasemgr.timezone) converted to the GMT schedules pg_cron 1.4 reads.';
+
+CREATE FUNCTION leasemgr.schedule_jobs(daily_at time DEFAULT '00:05', bill_run_at time DEFAULT '02:00',
+                                       trim_at time DEFAULT '03:00', keep_run_details interval DEFAULT '30 days')
+  RETURNS TABLE (job_name text, schedule text, command text, database text)
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+DECLARE
+  v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
+  j record;
+  v_statements text := '';
+BEGIN
+  IF v_cron_db IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'pg_cron is not loaded in this server',
+      DETAIL = 'cron.database_name is not set: pg_cron is not in shared_preload_libraries.',
+      HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name, restart, CREATE EXTENSION pg_cron in that database, then call leasemgr.schedule_jobs() again.';
+  END IF;
+  IF v_cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database()
+     OR pg_catalog.to_regnamespace('cron') IS NULL THEN
+    FOR j IN SELECT * FROM leasemgr.job_definitions(daily_at, bill_run_at, trim_at, keep_run_details) LOOP
+      v_statements := v_statements OPERATOR(pg_catalog.||)
+        pg_catalog.format(E'\nSELECT cron.schedule_in_database(%L, %L, %L, %L);', j.job_name, j.schedule, j.command, j.database);
+    END LOOP;
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = pg_catalog.format('pg_cron keeps its jobs in database %s, not in %s', v_cron_db, pg_catalog.current_database()),
+      DETAIL = CASE WHEN v_cron_db OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                    THEN 'The pg_cron extension is not created in this database yet.'
+                    ELSE 'pg_cron''s metadata lives in the database named by cron.database_name; jobs are registered there and run here.' END,
+      HINT = CASE WHEN v_cron_db OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                  THEN 'CREATE EXTENSION pg_cron; then call leasemgr.schedule_jobs() again.'
+                  ELSE pg_catalog.format('Connect to %s as a superuser and run:%s', v_cron_db, v_statements) END;
+  END IF;
+  FOR j IN SELECT * FROM leasemgr.job_definitions(daily_at, bill_run_at, trim_at, keep_run_details) LOOP
+    -- by name: registering again replaces the schedule, never adds a second job
+    EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)' USING j.job_name, j.schedule, j.command, j.database;
+    job_name := j.job_name; schedule := j.schedule; command := j.command; database := j.database;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.schedule_jobs(time, time, time, interval) IS
+  'Registers (or re-registers, by name) this database''s pg_cron jobs (leasemgr.job_definitions). Call it in the database named by cron.database_name, where pg_cron keeps its jobs; from another database it refuses and its hint gives the statements to run there. Never called by CREATE EXTENSION: a restored database schedules nothing twice.';
+
+CREATE FUNCTION leasemgr.unschedule_jobs() RETURNS integer
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+DECLARE
+  v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
+  v_n integer := 0;
+  j record;
+BEGIN
+  IF v_cron_db IS NULL OR v_cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database()
+     OR pg_catalog.to_regnamespace('cron') IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = pg_catalog.format('pg_cron keeps its jobs in database %s, not in %s', COALESCE(v_cron_db, '(none: pg_cron is not loaded)'),
+                                  pg_catalog.current_database()),
+      HINT = pg_catalog.format('Connect to %s and run: SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE ''leasemgr-%%:%s'';',
+                               COALESCE(v_cron_db, 'the cron database'), pg_catalog.current_database());
+  END IF;
+  FOR j IN SELECT d.job_name FROM leasemgr.job_definitions() d LOOP
+    IF EXISTS (SELECT FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) j.job_name) THEN
+      PERFORM cron.unschedule(j.job_name);
+      v_n := v_n OPERATOR(pg_catalog.+) 1;
+    END IF;
+  END LOOP;
+  RETURN v_n;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.unschedule_jobs() IS
+  'Removes this database''s pg_cron jobs; returns how many. Like schedule_jobs, in the database named by cron.database_name.';
+
 -- ---- security, dump -------------------------------------------------------------------------
 
 ALTER TABLE leasemgr.alert ENABLE ROW LEVEL SECURITY;
@@ -213,7 +321,11 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.alert
 REVOKE ALL ON leasemgr.alert FROM PUBLIC;
 GRANT SELECT ON leasemgr.alert TO leasemgr_reader;
 GRANT UPDATE (state) ON leasemgr.alert TO leasemgr_operator, leasemgr_finance;
-REVOKE ALL ON FUNCTION leasemgr.alert_before_write(), leasemgr.outbox_alerts(), leasemgr.run_daily(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION leasemgr.alert_before_write(), leasemgr.outbox_alerts(), leasemgr.run_daily(date),
+  leasemgr.job_definitions(time, time, time, interval), leasemgr.schedule_jobs(time, time, time, interval),
+  leasemgr.unschedule_jobs() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.job_definitions(time, time, time, interval), leasemgr.schedule_jobs(time, time, time, interval),
+  leasemgr.unschedule_jobs() TO leasemgr_admin;
 GRANT EXECUTE ON FUNCTION leasemgr.run_daily(date) TO leasemgr_admin;
 -- run_daily runs with its caller's rights: the admins (and the pg_cron job's owner) raise alerts.
 GRANT INSERT (park_id, kind, subject_id, contract_id, subject, due_on) ON leasemgr.alert TO leasemgr_admin;
