@@ -21,10 +21,12 @@ CREATE TABLE leasemgr.event_outbox (
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   claimed_by  text,
   claimed_at  timestamptz,
+  claim_until timestamptz,
   claims      integer NOT NULL DEFAULT 0 CHECK (claims >= 0),
   acked_at    timestamptz,
   acked_by    text,
-  CONSTRAINT event_outbox_claimed CHECK ((claimed_by IS NULL) = (claimed_at IS NULL) AND (claims = 0) = (claimed_at IS NULL)),
+  CONSTRAINT event_outbox_claimed CHECK ((claimed_by IS NULL) = (claimed_at IS NULL) AND (claims = 0) = (claimed_at IS NULL)
+                                         AND (claimed_at IS NULL) = (claim_until IS NULL)),
   CONSTRAINT event_outbox_acked CHECK ((acked_at IS NULL) = (acked_by IS NULL))
 );
 -- The pending events, oldest first: what claim_events reads.
@@ -34,12 +36,13 @@ COMMENT ON TABLE leasemgr.event_outbox IS
   'Events for outside systems (事件发件箱), written by triggers in the same transaction as the change they report: contract state changes (also the feed to a lease-filing platform), unit availability changes (listing channels), bills issued. Claimed by workers with leasemgr.claim_events, acknowledged with leasemgr.ack_event; never deleted. NOTIFY leasemgr_events tells listeners that events are pending.';
 COMMENT ON COLUMN leasemgr.event_outbox.id IS 'The event''s number, in the order events were written; consumers use it to ignore a repeat (delivery is at least once).';
 COMMENT ON COLUMN leasemgr.event_outbox.park_id IS 'The park it happened in.';
-COMMENT ON COLUMN leasemgr.event_outbox.topic IS 'contract.state, unit.availability, bill.issued (alert and sms are reserved for the automation to come).';
-COMMENT ON COLUMN leasemgr.event_outbox.subject_id IS 'The contract (contract.state), unit (unit.availability) or bill (bill.issued) it is about.';
+COMMENT ON COLUMN leasemgr.event_outbox.topic IS 'contract.state, unit.availability, bill.issued, alert (sms is reserved for the deposit refunds to come).';
+COMMENT ON COLUMN leasemgr.event_outbox.subject_id IS 'The contract (contract.state), unit (unit.availability), bill (bill.issued) or alert (alert) it is about.';
 COMMENT ON COLUMN leasemgr.event_outbox.payload IS 'What a consumer needs without reading the tables: codes, states, dates, amounts.';
 COMMENT ON COLUMN leasemgr.event_outbox.created_at IS 'When it was written: the time of the transaction that made the change.';
 COMMENT ON COLUMN leasemgr.event_outbox.claimed_by IS 'The worker it was last handed to (claim_events'' consumer).';
-COMMENT ON COLUMN leasemgr.event_outbox.claimed_at IS 'When it was last handed out; after the claim''s lease it is handed out again unless acknowledged.';
+COMMENT ON COLUMN leasemgr.event_outbox.claimed_at IS 'When it was last handed out.';
+COMMENT ON COLUMN leasemgr.event_outbox.claim_until IS 'The end of the claim''s lease, set by the worker that claimed it: until then nobody else is handed the event; after it, unless acknowledged, it is handed out again.';
 COMMENT ON COLUMN leasemgr.event_outbox.claims IS 'How many times it was handed out (more than 1: a worker died or was slow).';
 COMMENT ON COLUMN leasemgr.event_outbox.acked_at IS 'When its delivery was acknowledged (ack_event); NULL: pending.';
 COMMENT ON COLUMN leasemgr.event_outbox.acked_by IS 'Who acknowledged it.';
@@ -102,32 +105,38 @@ AS $fn$
 BEGIN
   IF consumer IS NULL OR pg_catalog.btrim(consumer) OPERATOR(pg_catalog.=) '' OR max_events IS NULL
      OR max_events OPERATOR(pg_catalog.<) 1 OR max_events OPERATOR(pg_catalog.>) 10000
-     OR lease IS NULL OR lease OPERATOR(pg_catalog.<) interval '0' THEN
+     OR lease IS NULL OR lease OPERATOR(pg_catalog.<) interval '1 second' THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
-      MESSAGE = 'claim_events needs a consumer, 1 to 10,000 events and a lease of 0 or more',
+      MESSAGE = 'claim_events needs a consumer, 1 to 10,000 events and a lease of a second or more',
       DETAIL = pg_catalog.format('consumer %s, max_events %s, lease %s.', COALESCE(pg_catalog.quote_literal(consumer), 'NULL'),
                                  COALESCE(max_events::text, 'NULL'), COALESCE(lease::text, 'NULL')),
       HINT = 'E.g. SELECT * FROM leasemgr.claim_events(''filing-worker-1'', 100).';
   END IF;
+  -- The lease is the claimer's: until it ends nobody else is handed the event, whatever
+  -- lease they ask for. Clock time, not the transaction's start.
   RETURN QUERY
     WITH pending AS (
       SELECT e.id FROM leasemgr.event_outbox e
        WHERE e.acked_at IS NULL
-         AND (e.claimed_at IS NULL OR e.claimed_at OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) lease))
+         AND (e.claim_until IS NULL OR e.claim_until OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp())
          AND (topics IS NULL OR e.topic OPERATOR(pg_catalog.=) ANY (topics))
        ORDER BY e.id
        LIMIT max_events
        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE leasemgr.event_outbox e
+         SET claimed_by = consumer, claimed_at = pg_catalog.clock_timestamp(),
+             claim_until = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) lease,
+             claims = e.claims OPERATOR(pg_catalog.+) 1
+        FROM pending p
+       WHERE e.id OPERATOR(pg_catalog.=) p.id
+      RETURNING e.*
     )
-    UPDATE leasemgr.event_outbox e
-       SET claimed_by = consumer, claimed_at = pg_catalog.now(), claims = e.claims OPERATOR(pg_catalog.+) 1
-      FROM pending p
-     WHERE e.id OPERATOR(pg_catalog.=) p.id
-    RETURNING e.*;
+    SELECT * FROM claimed ORDER BY claimed.id;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.claim_events(text, integer, text[], interval) IS
-  'Hands up to max_events pending events (not acknowledged; never claimed, or claimed at least lease ago) to consumer, oldest first, optionally of some topics only. Two workers claiming at once get disjoint events (FOR UPDATE SKIP LOCKED). Unacknowledged events come back after the lease: a worker that dies loses nothing. Delivery is at least once: consumers ignore an event id they have seen.';
+  'Hands up to max_events pending events (not acknowledged; never claimed, or their claim''s lease over) to consumer for lease (1 second or more), oldest first, optionally of some topics only. Two workers claiming at once get disjoint events (FOR UPDATE SKIP LOCKED). Unacknowledged events come back after the lease: a worker that dies loses nothing. Delivery is at least once: consumers ignore an event id they have seen.';
 
 CREATE FUNCTION leasemgr.ack_event(event_id bigint) RETURNS boolean
   LANGUAGE plpgsql SECURITY DEFINER
@@ -164,6 +173,7 @@ REVOKE ALL ON leasemgr.event_outbox FROM PUBLIC;
 GRANT SELECT ON leasemgr.event_outbox TO leasemgr_reader;
 REVOKE ALL ON FUNCTION leasemgr.event_outbox_before_change(), leasemgr.outbox_bills(),
   leasemgr.claim_events(text, integer, text[], interval), leasemgr.ack_event(bigint) FROM PUBLIC;
+GRANT USAGE ON SCHEMA leasemgr TO leasemgr_integration;
 GRANT EXECUTE ON FUNCTION leasemgr.claim_events(text, integer, text[], interval), leasemgr.ack_event(bigint)
   TO leasemgr_integration, leasemgr_admin;
 

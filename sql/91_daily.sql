@@ -93,6 +93,7 @@ DECLARE
   v_day date;
   v_n integer;
   v_refused integer := 0;
+  v_left integer := 0;
   v_event text;
   c record;
 BEGIN
@@ -118,13 +119,24 @@ BEGIN
       BEGIN
         PERFORM leasemgr.contract_transition(c.id, v_event);
         v_n := v_n OPERATOR(pg_catalog.+) 1;
-      EXCEPTION WHEN OTHERS THEN
-        -- one contract a guard refuses does not stop the job: it is counted and said
+      EXCEPTION WHEN SQLSTATE 'LM001' OR SQLSTATE 'LM002' THEN
+        -- one contract the state machine refuses does not stop the job: counted and said;
+        -- any other error (a lock timeout, a permission) fails the job, as it should
         v_refused := v_refused OPERATOR(pg_catalog.+) 1;
         RAISE WARNING 'run_daily: contract % could not %: %', c.id, v_event, SQLERRM;
       END;
     END LOOP;
     step := CASE v_event WHEN 'activate' THEN 'activated' ELSE 'expired' END; done := v_n; RETURN NEXT;
+    -- what is still due after the loop: refused, or locked by another session (SKIP LOCKED)
+    SELECT pg_catalog.count(*)::integer INTO v_n FROM leasemgr.contract k
+     WHERE CASE v_event
+             WHEN 'activate' THEN k.state OPERATOR(pg_catalog.=) 'signed' AND k.start_date OPERATOR(pg_catalog.<=) v_day
+             ELSE k.state OPERATOR(pg_catalog.=) 'active' AND k.end_date OPERATOR(pg_catalog.<) v_day END;
+    IF v_n OPERATOR(pg_catalog.>) 0 THEN
+      RAISE WARNING 'run_daily: % contract(s) still to %: refused (see above) or locked by another session; the next run retries',
+        v_n, v_event;
+    END IF;
+    v_left := v_left OPERATOR(pg_catalog.+) v_n;
   END LOOP;
 
   -- Expiry alerts: each threshold once, when the lease's end comes within it.
@@ -194,6 +206,7 @@ BEGIN
   SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
   step := 'credit warning alerts'; done := v_n; RETURN NEXT;
   step := 'transitions refused (see the warnings)'; done := v_refused; RETURN NEXT;
+  step := 'transitions left for the next run'; done := v_left; RETURN NEXT;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.run_daily(date) IS
@@ -246,6 +259,14 @@ DECLARE
   j record;
   v_statements text := '';
 BEGIN
+  IF daily_at IS NULL OR bill_run_at IS NULL OR trim_at IS NULL OR keep_run_details IS NULL
+     OR keep_run_details OPERATOR(pg_catalog.<) interval '1 day' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'schedule_jobs needs three times of day and at least a day of pg_cron history to keep',
+      DETAIL = pg_catalog.format('daily_at %s, bill_run_at %s, trim_at %s, keep_run_details %s.', daily_at, bill_run_at, trim_at,
+                                 keep_run_details),
+      HINT = 'E.g. SELECT * FROM leasemgr.schedule_jobs(''00:05'', ''02:00'', ''03:00'', ''30 days'').';
+  END IF;
   IF v_cron_db IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
       MESSAGE = 'pg_cron is not loaded in this server',
@@ -292,8 +313,9 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
       MESSAGE = pg_catalog.format('pg_cron keeps its jobs in database %s, not in %s', COALESCE(v_cron_db, '(none: pg_cron is not loaded)'),
                                   pg_catalog.current_database()),
-      HINT = pg_catalog.format('Connect to %s and run: SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE ''leasemgr-%%:%s'';',
-                               COALESCE(v_cron_db, 'the cron database'), pg_catalog.current_database());
+      HINT = pg_catalog.format('Connect to %s and run: SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname IN (%s);',
+                               COALESCE(v_cron_db, 'the cron database'),
+                               (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(d.job_name), ', ') FROM leasemgr.job_definitions() d));
   END IF;
   FOR j IN SELECT d.job_name FROM leasemgr.job_definitions() d LOOP
     IF EXISTS (SELECT FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) j.job_name) THEN

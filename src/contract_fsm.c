@@ -771,9 +771,16 @@ emit_transition(EventCache *cache, const LmRow *row, const char *event, const ch
 		lm_spi_connect(&spi);
 		if (units_plan == NULL)
 		{
+			Oid			code_types[3] = {INT8OID, INT8OID, DATEOID};
+
 			units_plan = lm_keep_plan("SELECT cu.unit_id FROM leasemgr.contract_unit cu "
 									  "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 1, &type);
-			code_plan = lm_keep_plan("SELECT u.code FROM leasemgr.unit u WHERE u.id OPERATOR(pg_catalog.=) $1", 1, &type);
+			/* the unit is free when no other live lease holds it from today on (a renewal may) */
+			code_plan = lm_keep_plan("SELECT u.code, NOT EXISTS (SELECT FROM leasemgr.contract_unit o "
+									 "  WHERE o.unit_id OPERATOR(pg_catalog.=) u.id AND o.is_live "
+									 "  AND o.contract_id OPERATOR(pg_catalog.<>) $2 "
+									 "  AND pg_catalog.upper(o.lease_range) OPERATOR(pg_catalog.>) $3) "
+									 "FROM leasemgr.unit u WHERE u.id OPERATOR(pg_catalog.=) $1", 3, code_types);
 		}
 		if (SPI_execute_plan(units_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "contract unit query failed");
@@ -790,17 +797,21 @@ emit_transition(EventCache *cache, const LmRow *row, const char *event, const ch
 		for (i = 0; i < nunits; i++)
 		{
 			int64		unit_id = units[i];
-			Datum		uarg = Int64GetDatum(unit_id);
+			Datum		uargs[3] = {Int64GetDatum(unit_id), Int64GetDatum(contract_id), DateADTGetDatum(lm_business_date())};
+			bool		isnull;
+			bool		free;
 
-			if (SPI_execute_plan(code_plan, &uarg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			if (SPI_execute_plan(code_plan, uargs, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "unit query failed");
 			MemoryContextSwitchTo(cxt);
+			free = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			resetStringInfo(&js);
 			appendStringInfoChar(&js, '{');
 			lm_json_raw(&js, "unit_id", psprintf(INT64_FORMAT, unit_id));
 			lm_json_text(&js, "unit", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 			SPI_freetuptable(SPI_tuptable);
-			lm_json_raw(&js, "available", lm_state_is_live((LmContractState) lm_state_from_name(to)) ? "false" : "true");
+			lm_json_raw(&js, "available",
+						!lm_state_is_live((LmContractState) lm_state_from_name(to)) && free ? "true" : "false");
 			lm_json_raw(&js, "contract_id", psprintf(INT64_FORMAT, contract_id));
 			lm_json_text(&js, "contract", lm_row_text(row, att[C_CODE]));
 			lm_json_text(&js, "state", to);

@@ -3,7 +3,7 @@
 -- claimed by one worker at a time, handed out again after the lease unless acknowledged;
 -- written by nobody but the triggers, and never changed or deleted.
 BEGIN;
-SELECT plan(23);
+SELECT plan(29);
 SET LOCAL TimeZone = 'UTC';
 
 SELECT th.park('EV') AS park \gset
@@ -40,21 +40,22 @@ SELECT leasemgr.contract_transition(:c1, 'terminate', 'tenant left', '2026-06-30
 ROLLBACK TO undo;
 SELECT is((SELECT count(*)::int FROM leasemgr.event_outbox WHERE id > :before), 7,
           'a change rolled back leaves no event: the outbox is written in its transaction');
-SELECT max(id) AS before_end FROM leasemgr.event_outbox \gset
 SELECT leasemgr.contract_transition(:c1, 'terminate', 'tenant left', '2026-06-30');
+-- EV-2 is leased again from July by EV-C2 while EV-C1 is still moving out.
+SELECT th.draft(:park, 'EV-C2', ARRAY[:u2], '2026-07-01', '2030-12-31') AS c2 \gset
+SELECT th.walk(:c2, 'active');
+SELECT max(id) AS before_end FROM leasemgr.event_outbox \gset
 SELECT leasemgr.contract_transition(:c1, 'start_move_out');
 SELECT leasemgr.contract_transition(:c1, 'close');
--- terminated and moving out still hold the units; closing frees them
-SELECT is((SELECT array_agg(topic || ':' || coalesce(payload->>'event', (payload->>'available') || ' ' || (payload->>'state')) ORDER BY id)
+-- terminated and moving out still hold the units; closing frees EV-1, but EV-2 is EV-C2's
+SELECT is((SELECT array_agg(topic || ':' || coalesce(payload->>'event', (payload->>'unit') || ' ' || (payload->>'available')) ORDER BY id)
              FROM leasemgr.event_outbox WHERE id > :before_end),
-          '{contract.state:terminate,contract.state:start_move_out,contract.state:close,unit.availability:true closed,unit.availability:true closed}',
-          'the units stay taken until the contract closes; then each is available again');
+          '{contract.state:start_move_out,contract.state:close,"unit.availability:EV-1 true","unit.availability:EV-2 false"}',
+          'closing frees the units no other lease holds: a unit leased again is not announced available');
 SELECT is((SELECT payload->>'effective_date' FROM leasemgr.event_outbox WHERE payload->>'event' = 'terminate'), '2026-06-30',
           'the termination event carries its effective date');
 
 -- ---- bills --------------------------------------------------------------------------------------------
-SELECT th.draft(:park, 'EV-C2', ARRAY[:u2], '2026-07-01', '2026-12-31') AS c2 \gset
-SELECT th.walk(:c2, 'active');
 SELECT coalesce(max(id), 0) AS before_bills FROM leasemgr.event_outbox \gset
 SELECT bills_created FROM leasemgr.bill_run('2026-08-01', :park);
 SELECT is((SELECT count(*)::int FROM leasemgr.event_outbox WHERE topic = 'bill.issued' AND id > :before_bills),
@@ -73,17 +74,36 @@ SELECT is((SELECT array_agg(id ORDER BY id) FROM leasemgr.claim_events('w1', 2))
 SELECT is((SELECT min(id) FROM leasemgr.claim_events('w2', 1000)), (SELECT id FROM leasemgr.event_outbox ORDER BY id OFFSET 2 LIMIT 1),
           'another worker is handed the next ones, not the claimed ones');
 SELECT is((SELECT count(*)::int FROM leasemgr.claim_events('w3', 1000)), 0, 'everything claimed: nothing left to hand out');
-SELECT is((SELECT array_agg(DISTINCT topic) FROM leasemgr.claim_events('sms', 1000, '{bill.issued}', '0 seconds')), '{bill.issued}',
-          'a worker may claim some topics only; with a lease of 0 claimed events come back at once');
+-- every claim's lease runs out (as if the workers had died an hour ago)
+UPDATE leasemgr.event_outbox SET claim_until = clock_timestamp() - interval '1 second' WHERE claim_until IS NOT NULL AND acked_at IS NULL;
+SELECT is((SELECT array_agg(DISTINCT topic) FROM leasemgr.claim_events('sms', 1000, '{bill.issued}')), '{bill.issued}',
+          'a worker may claim some topics only; events whose lease ran out come back');
+SELECT is((SELECT count(*)::int FROM leasemgr.claim_events('w5', 1000, '{bill.issued}', '1 hour')), 0,
+          'a claim''s lease is the claimer''s: another worker asking a shorter one does not take the events');
 SELECT ok(leasemgr.ack_event(id), 'acknowledging an event') FROM leasemgr.event_outbox ORDER BY id LIMIT 1;
 SELECT ok(NOT leasemgr.ack_event(id), 'acknowledging it again is no error, and says so') FROM leasemgr.event_outbox ORDER BY id LIMIT 1;
-SELECT is((SELECT count(*)::int FROM leasemgr.claim_events('w4', 1000, NULL, '0 seconds') c
+UPDATE leasemgr.event_outbox SET claim_until = clock_timestamp() - interval '1 second' WHERE claim_until IS NOT NULL AND acked_at IS NULL;
+SELECT is((SELECT count(*)::int FROM leasemgr.claim_events('w4', 1000) c
             WHERE c.id = (SELECT min(id) FROM leasemgr.event_outbox)), 0,
           'an acknowledged event is never handed out again; the others come back after their lease');
 SELECT is((SELECT claims FROM leasemgr.event_outbox ORDER BY id OFFSET 1 LIMIT 1), 2, 'each hand-out is counted');
 SELECT th.refuses('SELECT leasemgr.ack_event(-1)', 'LM009', 'event -1 does not exist', '',
                   'Acknowledge the id of an event handed out by leasemgr.claim_events.', 'an unknown event');
 SELECT throws_ok($$SELECT * FROM leasemgr.claim_events('', 10)$$, 'LM011', NULL, 'a worker names itself');
+SELECT throws_ok($$SELECT * FROM leasemgr.claim_events('w6', 10, NULL, '0 seconds')$$, 'LM011', NULL,
+                 'a lease of a second or more: a lease of 0 would hand the same events to every worker');
+SELECT is((SELECT array_agg(id) = array_agg(id ORDER BY id) FROM leasemgr.claim_events('w7', 1000)), NULL::boolean,
+          'nothing left: everything is claimed or acknowledged');
+UPDATE leasemgr.event_outbox SET claim_until = clock_timestamp() - interval '1 second' WHERE claim_until IS NOT NULL AND acked_at IS NULL;
+SELECT ok((SELECT array_agg(id) = array_agg(id ORDER BY id) FROM leasemgr.claim_events('w8', 1000)), 'events come oldest first');
+
+-- ---- a worker logs in as an integration role ------------------------------------------------------------
+CREATE ROLE lm_t_worker LOGIN IN ROLE leasemgr_integration;
+UPDATE leasemgr.event_outbox SET claim_until = clock_timestamp() - interval '1 second' WHERE claim_until IS NOT NULL AND acked_at IS NULL;
+SET LOCAL ROLE lm_t_worker;
+SELECT ok((SELECT count(*) > 0 FROM leasemgr.claim_events('filing-1', 5)), 'a member of leasemgr_integration claims events');
+SELECT throws_ok($$SELECT count(*) FROM leasemgr.event_outbox$$, '42501', NULL, '... and reads nothing else');
+RESET ROLE;
 
 -- ---- nobody else writes the outbox ---------------------------------------------------------------------
 CREATE ROLE lm_t_ev_admin LOGIN IN ROLE leasemgr_admin;
