@@ -124,7 +124,7 @@ COMMENT ON COLUMN leasemgr.contract_event.park_id IS 'The park of the contract.'
 COMMENT ON COLUMN leasemgr.contract_event.contract_id IS 'The contract (kept even if a draft is later deleted).';
 COMMENT ON COLUMN leasemgr.contract_event.at IS 'When it happened, to the microsecond.';
 COMMENT ON COLUMN leasemgr.contract_event.actor IS 'The person (leasemgr.actor, else the login).';
-COMMENT ON COLUMN leasemgr.contract_event.event IS 'create, or the state-machine event: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel.';
+COMMENT ON COLUMN leasemgr.contract_event.event IS 'create, or the state-machine event: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel, amend (an amendment opened), resume (it was decided).';
 COMMENT ON COLUMN leasemgr.contract_event.from_state IS 'State before; NULL for create.';
 COMMENT ON COLUMN leasemgr.contract_event.to_state IS 'State after.';
 COMMENT ON COLUMN leasemgr.contract_event.note IS 'The note passed to leasemgr.contract_transition, if any.';

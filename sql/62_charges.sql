@@ -46,6 +46,11 @@ CREATE TABLE leasemgr.charge (
   tier_rates            numeric(14,4)[],
   tou_registers         text[],
   tou_rates             numeric(14,4)[],
+  area_m2               numeric(12,2) CHECK (area_m2 > 0),
+  continues_charge_id   bigint,
+  amendment_id          bigint,
+  CONSTRAINT charge_area_per_m2 CHECK (area_m2 IS NULL OR basis IN ('per_m2_month', 'per_m2_day')),
+  CONSTRAINT charge_continues_with_amendment CHECK ((continues_charge_id IS NULL) = (amendment_id IS NULL)),
   CONSTRAINT charge_dates_ordered CHECK (valid_to >= valid_from),
   CONSTRAINT charge_turnover_terms CHECK (
     (basis = 'turnover_pct') = (breakpoint IS NOT NULL)
@@ -115,6 +120,11 @@ COMMENT ON COLUMN leasemgr.charge.tiers IS
   'metered, tiered prices (阶梯价) only: ascending break points of the month''s consumption (after multipliers), e.g. {200,400}: the first 200 units at rate, the next 200 at tier_rates[1], the rest at tier_rates[2]. Not prorated for a part month.';
 COMMENT ON COLUMN leasemgr.charge.tier_rates IS 'metered, tiered only: the price per unit above each break point of tiers, one per break point.';
 COMMENT ON COLUMN leasemgr.charge.tou_registers IS 'metered, time-of-use prices (分时电价) only: the registers priced, e.g. {peak,flat,valley}; each is billed at its tou_rates price.';
+COMMENT ON COLUMN leasemgr.charge.area_m2 IS
+  'per_m2_month and per_m2_day only: the area this charge is computed on, m²; NULL (the usual case) means the sum of the contract''s billable areas. Set by an amendment that changed an area from a day, on the part of the charge before that day, so already-billed days keep the area they were billed on.';
+COMMENT ON COLUMN leasemgr.charge.continues_charge_id IS
+  'Set by an amendment that changed this charge''s terms from a day: the charge it continues. That charge now ends the day before this one starts; together they are one charge line of the lease.';
+COMMENT ON COLUMN leasemgr.charge.amendment_id IS 'The approved amendment (leasemgr.amendment) that created this continuation; NULL for a charge of the signed contract.';
 COMMENT ON COLUMN leasemgr.charge.tou_rates IS 'metered, time-of-use only: the price per unit of each register of tou_registers, in the same order.';
 
 CREATE TABLE leasemgr.free_rent_period (

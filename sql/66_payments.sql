@@ -443,7 +443,7 @@ CREATE FUNCTION leasemgr.late_fee(bill_id bigint, as_of date) RETURNS numeric
   AS 'MODULE_PATHNAME', 'late_fee'
   LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION leasemgr.late_fee(bigint, date) IS
-  'The late fee of a bill owed on as_of if the rest is paid that day: daily_rate_pct % of the principal still unpaid, for each day from due_on + grace_days + 1 to as_of - 1 (a payment counts from its effective day), capped at cap_pct % of the principal, rounded half-up to the cent once. The contract''s policy, else the park''s default; 0.00 without a policy and for a void bill.';
+  'The late fee of a bill owed on as_of if the rest is paid that day: daily_rate_pct % of the principal still unpaid, for each day from due_on + grace_days + 1 to as_of - 1 (a payment counts from its effective day), capped at cap_pct % of the principal, rounded half-up to the cent once. Days an amendment froze the contract accrue nothing. The contract''s policy, else the park''s default; 0.00 without a policy and for a void bill.';
 
 -- ---- park scope and privileges -----------------------------------------------------------
 

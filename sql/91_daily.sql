@@ -183,6 +183,8 @@ BEGIN
            b.due_on
       FROM leasemgr.bill b JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) b.contract_id
      WHERE b.voided_at IS NULL AND b.paid OPERATOR(pg_catalog.<) b.amount AND b.due_on OPERATOR(pg_catalog.<) v_day
+       -- dunning pauses while an amendment freezes the contract; the alert comes after it
+       AND k.state OPERATOR(pg_catalog.<>) 'amending'
      ORDER BY b.id
     ON CONFLICT ON CONSTRAINT alert_once DO NOTHING
     RETURNING 1)

@@ -830,6 +830,7 @@ bill_run(PG_FUNCTION_ARGS)
 	static SPIPlanPtr charges_plan = NULL;
 	static SPIPlanPtr free_plan = NULL;
 	static SPIPlanPtr frozen_plan = NULL;
+	static SPIPlanPtr rebill_plan = NULL;
 	static SPIPlanPtr park_plan = NULL;
 	static SPIPlanPtr lock_plan = NULL;
 	bool		pushed = false;
@@ -931,6 +932,27 @@ bill_run(PG_FUNCTION_ARGS)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
+
+	/*
+	 * Approved amendments first: leasemgr.rebill issues the adjustments of the periods they
+	 * changed that were already billed (adjustment lines only: what the run reads below, its
+	 * charge lines, is unchanged). Under the park locks just taken, which rebill takes again.
+	 */
+	if (rebill_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+
+		rebill_plan = lm_keep_plan("SELECT leasemgr.rebill(x.contract_id) FROM ("
+								   "SELECT DISTINCT a.contract_id FROM leasemgr.amendment a "
+								   "JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) a.contract_id "
+								   "WHERE a.state OPERATOR(pg_catalog.=) 'approved' AND a.rebilled_at IS NULL "
+								   "AND c.state OPERATOR(pg_catalog.<>) 'amending' "
+								   "AND ($1::pg_catalog.int8 IS NULL OR a.park_id OPERATOR(pg_catalog.=) $1)) x "
+								   "ORDER BY x.contract_id", 1, types);
+	}
+	if (SPI_execute_plan(rebill_plan, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "rebill failed");
+	SPI_freetuptable(SPI_tuptable);
 
 	if (frozen_plan == NULL)
 	{

@@ -31,6 +31,7 @@
 #include "meter.h"
 
 PG_FUNCTION_INFO_V1(compute_charges);
+PG_FUNCTION_INFO_V1(charge_periods);
 PG_FUNCTION_INFO_V1(rent_in_force);
 
 static const char *const kind_names[] = {
@@ -179,6 +180,7 @@ lm_read_charge(LmCharge *ch, const LmRow *row, int first)
 	(void) get_numerics(row, first + 23, &ch->tier_rates);
 	ch->ntou = get_texts(row, first + 24, &ch->tou_registers);
 	(void) get_numerics(row, first + 25, &ch->tou_rates);
+	ch->area = get_numeric(row, first + 26);
 }
 
 void
@@ -762,6 +764,8 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 			 MemoryContext terms_cxt, LmLine *line)
 {
 	LmStepRate *r = step_rate(ch, seg->step, terms_cxt, true);
+	/* an amendment that changed the area from a day pinned this charge's part to its area */
+	Numeric		area = ch->area ? ch->area : c->area;
 	Numeric		num;
 	Numeric		den = r->den;
 	StringInfoData ex;
@@ -790,9 +794,9 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 	switch (ch->basis)
 	{
 		case LM_BASIS_PER_M2_MONTH:
-			num = lm_num_mul(lm_num_mul(r->num, c->area), lm_num(seg->months_num));
+			num = lm_num_mul(lm_num_mul(r->num, area), lm_num(seg->months_num));
 			den = lm_num_mul(den, lm_num(seg->months_den));
-			appendStringInfo(&ex, "%s m2 x %s CNY/m2/month%s%s", num_text(c->area), r->rate_text, r->text,
+			appendStringInfo(&ex, "%s m2 x %s CNY/m2/month%s%s", num_text(area), r->rate_text, r->text,
 							 step_note(ch, seg));
 			append_months(&ex, seg);
 			break;
@@ -803,8 +807,8 @@ segment_line(LmContractTerms *c, LmCharge *ch, const LmPeriod *p, const LmSegmen
 			append_months(&ex, seg);
 			break;
 		case LM_BASIS_PER_M2_DAY:
-			num = lm_num_mul(lm_num_mul(r->num, c->area), lm_num(seg->charged_days));
-			appendStringInfo(&ex, "%s m2 x %s CNY/m2/day%s%s x %d days", num_text(c->area), r->rate_text,
+			num = lm_num_mul(lm_num_mul(r->num, area), lm_num(seg->charged_days));
+			appendStringInfo(&ex, "%s m2 x %s CNY/m2/day%s%s x %d days", num_text(area), r->rate_text,
 							 r->text, step_note(ch, seg), seg->charged_days);
 			break;
 		case LM_BASIS_TURNOVER_PCT:
@@ -879,6 +883,8 @@ typedef struct ComputeState
 {
 	DateADT		from;
 	DateADT		to;
+	bool		periods;		/* charge_periods: each line with its billing period */
+	LmPeriod	period;			/* the period whose lines are being emitted */
 	Tuplestorestate *store;
 	TupleDesc	desc;
 } ComputeState;
@@ -886,25 +892,34 @@ typedef struct ComputeState
 static bool
 compute_keep_going(void *arg, const LmPeriod *p)
 {
-	return p->start <= ((ComputeState *) arg)->to;
+	ComputeState *st = arg;
+
+	st->period = *p;
+	return p->start <= st->to;
 }
 
 static bool
 compute_emit(void *arg, LmContractTerms *c, const LmLine *line)
 {
 	ComputeState *st = arg;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[8];
+	bool		nulls[8] = {false, false, false, false, false, false, false, false};
+	int			n = 0;
 
 	if (line->end < st->from || line->start > st->to)
 		return true;
-	values[0] = Int64GetDatum(line->charge->id);
-	values[1] = CStringGetTextDatum(line->charge->kind);
-	values[2] = DateADTGetDatum(line->start);
-	values[3] = DateADTGetDatum(line->end);
-	values[4] = line->amount ? NumericGetDatum(line->amount) : (Datum) 0;
-	nulls[4] = line->amount == NULL;
-	values[5] = CStringGetTextDatum(line->explain);
+	values[n++] = Int64GetDatum(line->charge->id);
+	values[n++] = CStringGetTextDatum(line->charge->kind);
+	if (st->periods)
+	{
+		values[n++] = DateADTGetDatum(st->period.start);
+		values[n++] = DateADTGetDatum(st->period.end);
+	}
+	values[n++] = DateADTGetDatum(line->start);
+	values[n++] = DateADTGetDatum(line->end);
+	values[n] = line->amount ? NumericGetDatum(line->amount) : (Datum) 0;
+	nulls[n++] = line->amount == NULL;
+	values[n] = CStringGetTextDatum(line->explain);
 	tuplestore_putvalues(st->store, st->desc, values, nulls);
 	return true;
 }
@@ -965,8 +980,31 @@ lm_load_contract(int64 contract_id, LmContractTerms *c)
  *   RETURNS TABLE(charge_id bigint, kind text, period_start date, period_end date,
  *                 amount numeric, explain text)
  */
+static Datum compute_lines(FunctionCallInfo fcinfo, bool periods);
+
 Datum
 compute_charges(PG_FUNCTION_ARGS)
+{
+	return compute_lines(fcinfo, false);
+}
+
+/*
+ * charge_periods(contract_id bigint, from_date date, to_date date)
+ *   RETURNS TABLE(charge_id bigint, kind text, period_first date, period_last date,
+ *                 period_start date, period_end date, amount numeric, explain text)
+ *
+ * The lines of compute_charges with the billing period each belongs to, for the charges
+ * that do not depend on readings (metered charges are left out): leasemgr.rebill compares
+ * what the terms come to now with what was billed, period by period.
+ */
+Datum
+charge_periods(PG_FUNCTION_ARGS)
+{
+	return compute_lines(fcinfo, true);
+}
+
+static Datum
+compute_lines(FunctionCallInfo fcinfo, bool periods)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		contract_id = PG_GETARG_INT64(0);
@@ -976,6 +1014,7 @@ compute_charges(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	int			i;
 
+	st.periods = periods;
 	st.from = PG_GETARG_DATEADT(1);
 	st.to = PG_GETARG_DATEADT(2);
 	if (DATE_NOT_FINITE(st.from) || DATE_NOT_FINITE(st.to) || st.to < st.from)
@@ -1003,6 +1042,8 @@ compute_charges(PG_FUNCTION_ARGS)
 		LmChargeSchedule s;
 		LmCharge   *ch = &c.charges[i];
 
+		if (periods && ch->basis == LM_BASIS_METERED)
+			continue;
 		lm_charge_schedule(&c, ch, &s);
 		lm_charge_lines(&c, ch, &s, lm_period_of(&s, st.from), compute_keep_going, compute_emit, &st);
 	}
@@ -1077,6 +1118,9 @@ rent_in_force(PG_FUNCTION_ARGS)
 				m,
 				d;
 	uint64		i;
+	uint64		nunits;
+	Datum	   *unit_ids;
+	Numeric    *unit_areas;
 
 	if (DATE_NOT_FINITE(as_of))
 		ereport(ERROR,
@@ -1095,6 +1139,41 @@ rent_in_force(PG_FUNCTION_ARGS)
 		SPI_finish();
 		lm_row_not_found("contract", arg);
 	}
+	/*
+	 * The units with the billable area each had on as_of: an amendment that changed an area
+	 * from a later day left the earlier area in leasemgr.unit_area_change.
+	 */
+	if (unit_plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, DATEOID};
+
+		unit_plan = lm_keep_plan("SELECT cu.unit_id, COALESCE((SELECT h.area_before FROM leasemgr.unit_area_change h "
+								 "  WHERE h.contract_id OPERATOR(pg_catalog.=) cu.contract_id "
+								 "    AND h.unit_id OPERATOR(pg_catalog.=) cu.unit_id "
+								 "    AND h.effective_from OPERATOR(pg_catalog.>) $2 "
+								 "  ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2) "
+								 "FROM leasemgr.contract_unit cu "
+								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 2, argtypes);
+	}
+	{
+		Datum		uargs[2] = {arg, DateADTGetDatum(as_of)};
+
+		if (SPI_execute_plan(unit_plan, uargs, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "contract unit query failed");
+	}
+	nunits = SPI_processed;
+	unit_ids = palloc(sizeof(Datum) * Max(nunits, 1));
+	unit_areas = palloc(sizeof(Numeric) * Max(nunits, 1));
+	c.area = lm_num(0);
+	for (i = 0; i < nunits; i++)
+	{
+		bool		isnull;
+
+		unit_ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		unit_areas[i] = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		c.area = lm_num_add(c.area, unit_areas[i]);
+	}
+
 	lm_ymd(as_of, &y, &m, &d);
 	for (i = 0; i < (uint64) c.ncharges; i++)
 	{
@@ -1102,6 +1181,7 @@ rent_in_force(PG_FUNCTION_ARGS)
 		LmChargeSchedule s;
 		LmStepRate *r;
 		Numeric		term;
+		Numeric		area;
 
 		if (!is_fixed_rent(ch))
 			continue;
@@ -1116,16 +1196,17 @@ rent_in_force(PG_FUNCTION_ARGS)
 			unknown = true;
 			continue;
 		}
+		area = ch->area ? ch->area : c.area;
 		switch (ch->basis)
 		{
 			case LM_BASIS_PER_M2_MONTH:
-				term = lm_num_mul(r->num, c.area);
+				term = lm_num_mul(r->num, area);
 				break;
 			case LM_BASIS_FIXED_MONTH:
 				term = r->num;
 				break;
 			default:			/* per_m2_day: the full month containing as_of */
-				term = lm_num_mul(lm_num_mul(r->num, c.area), lm_num(lm_days_in_month(y, m)));
+				term = lm_num_mul(lm_num_mul(r->num, area), lm_num(lm_days_in_month(y, m)));
 				break;
 		}
 		/* num/den + term/r.den, exactly */
@@ -1136,32 +1217,20 @@ rent_in_force(PG_FUNCTION_ARGS)
 	if (in_force && !unknown && lm_num_cmp(c.area, lm_num(0)) > 0)
 		per_m2 = lm_money_round(num, lm_num_mul(den, c.area));
 
-	if (unit_plan == NULL)
-	{
-		Oid			argtypes[1] = {INT8OID};
-
-		unit_plan = lm_keep_plan("SELECT cu.unit_id, cu.billable_area_m2 FROM leasemgr.contract_unit cu "
-								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 1, argtypes);
-	}
-	if (SPI_execute_plan(unit_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "contract unit query failed");
 	cum_area = lm_num(0);
 	done = lm_num(0);
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < nunits; i++)
 	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
 		Datum		values[5];
 		bool		nulls[5] = {false, false, true, true, true};
-		bool		isnull;
 
-		values[0] = SPI_getbinval(t, td, 1, &isnull);
-		values[1] = SPI_getbinval(t, td, 2, &isnull);
+		values[0] = unit_ids[i];
+		values[1] = NumericGetDatum(unit_areas[i]);
 		if (per_m2 != NULL)
 		{
 			Numeric		upto;
 
-			cum_area = lm_num_add(cum_area, DatumGetNumeric(values[1]));
+			cum_area = lm_num_add(cum_area, unit_areas[i]);
 			upto = lm_money_round(lm_num_mul(num, cum_area), lm_num_mul(den, c.area));
 			values[2] = NumericGetDatum(lm_num_sub(upto, done));
 			done = upto;

@@ -72,6 +72,7 @@ typedef struct LmCharge
 	int			ntou;			/* time-of-use: registers and their rates */
 	char	  **tou_registers;
 	Numeric    *tou_rates;
+	Numeric		area;			/* per-m2 bases: the area it is charged on; NULL: the contract's */
 	bool		has_last_billed;
 	DateADT		last_billed;	/* bill run: start of the last billed segment */
 	/* step rates, computed on first use */
@@ -123,8 +124,8 @@ typedef struct LmLine
 	"ch.billed, ch.due_day, ch.proration, ch.escalation, ch.escalate_every_months, " \
 	"ch.escalation_anchor, ch.escalation_pct, ch.escalation_amount, ch.cpi_series, " \
 	"ch.cpi_base_month, ch.cpi_lag_months, ch.cpi_cap_pct, ch.cpi_floor_pct, " \
-	"ch.meter_kind, ch.tiers, ch.tier_rates, ch.tou_registers, ch.tou_rates"
-#define LM_CHARGE_NCOLUMNS 26
+	"ch.meter_kind, ch.tiers, ch.tier_rates, ch.tou_registers, ch.tou_rates, ch.area_m2"
+#define LM_CHARGE_NCOLUMNS 27
 
 /* Columns of a contract row, in the order of LM_CONTRACT_COLUMNS. */
 #define LM_CONTRACT_COLUMNS \
@@ -135,7 +136,7 @@ typedef struct LmLine
 #define LM_CONTRACT_NCOLUMNS 7
 
 /*
- * Read a contract (columns first .. first + 6) and a charge (first .. first + 25) from a row
+ * Read a contract (columns first .. first + 6) and a charge (first .. first + 26) from a row
  * deformed once (lm_row_init): reading a wide row column by column with SPI_getbinval walks
  * it from its first column again past every NULL or text, and SPI_getvalue looks up the
  * type's output function on every call.

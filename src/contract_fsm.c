@@ -375,6 +375,25 @@ check_not_renewed(Check *k)
 				 errhint("Clear renews_contract_id of the renewal first, or cancel this contract instead.")));
 }
 
+/* Is an amendment of the contract open (leasemgr.amendment, state open)? */
+static bool
+has_open_amendment(Check *k, Datum contract_id)
+{
+	static SPIPlanPtr plan = NULL;
+
+	lm_spi_connect(&k->spi);
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		plan = lm_keep_plan("SELECT FROM leasemgr.amendment a WHERE a.contract_id OPERATOR(pg_catalog.=) $1 "
+							"AND a.state OPERATOR(pg_catalog.=) 'open'", 1, argtypes);
+	}
+	if (SPI_execute_plan(plan, &contract_id, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "amendment query failed");
+	return SPI_processed > 0;
+}
+
 /* Guards of one transition, and the stamps it leaves. */
 static void
 apply_transition(Check *k, LmContractEvent ev)
@@ -496,6 +515,27 @@ apply_transition(Check *k, LmContractEvent ev)
 			}
 			break;
 
+		case LM_CE_AMEND:
+		case LM_CE_RESUME:
+			{
+				bool		open = has_open_amendment(k, lm_row_datum(&k->old, att[C_ID]));
+
+				if (ev == LM_CE_AMEND && !open)
+					ereport(ERROR,
+							(errcode(ERRCODE_LM_GUARD_FAILED),
+							 errmsg("contract %s cannot be frozen without an open amendment", code_of(k)),
+							 errdetail("The amending state means an amendment is waiting for its decision; contract %s has none open.",
+									   code_of(k)),
+							 errhint("Open one with leasemgr.amendment_open(contract_id, changes, reason): it freezes the contract.")));
+				if (ev == LM_CE_RESUME && open)
+					ereport(ERROR,
+							(errcode(ERRCODE_LM_GUARD_FAILED),
+							 errmsg("contract %s stays frozen while its amendment is open", code_of(k)),
+							 errdetail("An amendment of contract %s is waiting for its decision.", code_of(k)),
+							 errhint("Decide it: leasemgr.amendment_approve or leasemgr.amendment_withdraw lifts the freeze.")));
+			}
+			break;
+
 		case LM_CE_START_MOVE_OUT:
 		case LM_CE_CLOSE:
 		case LM_CE_CANCEL:
@@ -597,8 +637,13 @@ contract_before_update(Check *k)
 					 errhint("See SELECT * FROM leasemgr.contract_state_machine().")));
 	}
 
-	/* What was submitted is what gets approved: terms move only in draft. */
-	if (from != LM_CS_DRAFT)
+	/*
+	 * What was submitted is what gets approved: terms move only in draft, or by the
+	 * amendment leasemgr.amendment_approve is applying to this contract.
+	 */
+	if (from != LM_CS_DRAFT &&
+		!(from == LM_CS_AMENDING && to == LM_CS_AMENDING &&
+		  lm_amendment_applying == DatumGetInt64(lm_row_datum(&k->old, att[C_ID]))))
 	{
 		for (i = 0; i < (int) lengthof(term_cols); i++)
 		{

@@ -69,6 +69,18 @@ lm_lookup_contract(Datum contract_id)
 	return f;
 }
 
+/*
+ * May the terms of this contract change now? In draft, by anyone with the rights; in
+ * amending, only while leasemgr.amendment_approve applies that contract's amendment
+ * (lm_amendment_applying, set by C code only): there is no other path to a live lease's terms.
+ */
+bool
+lm_terms_editable(const LmContractFacts *f, Datum contract_id)
+{
+	return f->state == LM_CS_DRAFT ||
+		(f->state == LM_CS_AMENDING && lm_amendment_applying == DatumGetInt64(contract_id));
+}
+
 void
 lm_refuse_term_change(const LmContractFacts *f, const char *terms, const char *editable,
 					  const char *what)
@@ -483,7 +495,7 @@ contract_term_before_write(PG_FUNCTION_ARGS)
 					lm_refuse_term_change(&f, terms, "reports", "remove a turnover report");
 				check_turnover_report(&old, att, &f, false);
 			}
-			else if (f.state != LM_CS_DRAFT)
+			else if (!lm_terms_editable(&f, lm_row_datum(&old, att[T_CONTRACT_ID])))
 				lm_refuse_term_change(&f, terms, terms,
 									  psprintf("remove a %s", table_term(cache->table)));
 		}
@@ -528,7 +540,7 @@ contract_term_before_write(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			if (f.state != LM_CS_DRAFT)
+			if (!lm_terms_editable(&f, contract_id))
 				lm_refuse_term_change(&f, terms, terms,
 									  psprintf("%s a %s", is_insert ? "add" : "change",
 											   table_term(cache->table)));

@@ -205,7 +205,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		lm_spi_connect(&spi);
 		f = lm_lookup_contract(lm_row_datum(&old, att[U_CONTRACT_ID]));
 		/* Not found: the draft contract itself is being deleted and cascades here. */
-		if (f.found && f.state != LM_CS_DRAFT)
+		if (f.found && !lm_terms_editable(&f, lm_row_datum(&old, att[U_CONTRACT_ID])))
 			lm_refuse_term_change(&f, "units", "units and billable areas", "remove a unit");
 		result = old.tuple;
 	}
@@ -256,7 +256,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		f = lm_lookup_contract(contract_id);
 		if (!f.found)
 			lm_row_not_found("contract", contract_id);
-		if (f.state != LM_CS_DRAFT)
+		if (!lm_terms_editable(&f, contract_id))
 			lm_refuse_term_change(&f, "units", "units and billable areas",
 								  is_insert ? "add a unit" : "change a unit or its billable area");
 		lm_check_park_of_contract(&new, att[U_PARK_ID], &f);

@@ -152,6 +152,45 @@ read_principal_paid(Datum bill_id, int *n)
 }
 
 /*
+ * The days amendments froze the bill's contract, as business days: from the day one was
+ * opened to the day before it was decided (through as_of while it is open). No late fee
+ * accrues on them: dunning pauses while the terms are being changed.
+ */
+static LmDateRange *
+read_frozen_days(Datum contract_id, DateADT as_of, int *n)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2] = {contract_id, CStringGetTextDatum(lm_timezone)};
+	LmDateRange *frozen;
+	uint64		i;
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+
+		plan = lm_keep_plan("SELECT pg_catalog.timezone($2, a.requested_at)::pg_catalog.date, "
+							"pg_catalog.timezone($2, a.decided_at)::pg_catalog.date "
+							"FROM leasemgr.amendment a WHERE a.contract_id OPERATOR(pg_catalog.=) $1",
+							2, types);
+	}
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "amendment query failed");
+	*n = (int) Min(SPI_processed, (uint64) INT_MAX);
+	frozen = palloc(sizeof(LmDateRange) * Max(*n, 1));
+	for (i = 0; i < (uint64) *n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		decided;
+
+		frozen[i].lo = DatumGetDateADT(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		decided = SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull);
+		frozen[i].hi = isnull ? as_of : DatumGetDateADT(decided) - 1;
+	}
+	return frozen;
+}
+
+/*
  * late_fee(bill_id bigint, as_of date) RETURNS numeric, STABLE STRICT: the fee owed on
  * as_of if the rest of the principal is paid that day. 0.00 for a void bill and for a
  * contract and park without a policy, and for a bill whose principal is zero or less.
@@ -166,6 +205,8 @@ late_fee(PG_FUNCTION_ARGS)
 	Policy		p;
 	LmPaidPart *paid;
 	LmAccrual  *seg;
+	LmDateRange *frozen;
+	int			nfrozen;
 	int			npaid;
 	int			nseg;
 	int			i;
@@ -193,8 +234,10 @@ late_fee(PG_FUNCTION_ARGS)
 		if (nseg < 0)
 			elog(ERROR, "late fee of bill %lld: allocations out of order",
 				 (long long) DatumGetInt64(bill_id));
+		frozen = read_frozen_days(b.contract_id, as_of, &nfrozen);
 		for (i = 0; i < nseg; i++)
-			num = lm_num_add(num, lm_num_mul(lm_num(seg[i].unpaid_cents), lm_num(seg[i].days)));
+			num = lm_num_add(num, lm_num_mul(lm_num(seg[i].unpaid_cents),
+											 lm_num(lm_days_not_frozen(seg[i].from, seg[i].to, frozen, nfrozen))));
 		num = lm_num_mul(num, p.daily_rate_pct);
 		if (p.cap_pct != NULL)
 		{

@@ -39,6 +39,7 @@
 #define ERRCODE_LM_INVALID_READING			MAKE_SQLSTATE('L','M','0','1','6')
 #define ERRCODE_LM_INVALID_METER			MAKE_SQLSTATE('L','M','0','1','7')
 #define ERRCODE_LM_CREDIT_WARNING			MAKE_SQLSTATE('L','M','0','1','9')
+#define ERRCODE_LM_INVALID_AMENDMENT		MAKE_SQLSTATE('L','M','0','2','0')
 
 #define LM_SCHEMA "leasemgr"
 
@@ -195,6 +196,15 @@ typedef struct LmContractFacts
  * the row change (and sees it) instead of racing past it. Runs inside SPI.
  */
 extern LmContractFacts lm_lookup_contract(Datum contract_id);
+
+/*
+ * The contract whose approved amendment leasemgr.amendment_approve is applying in this
+ * backend, 0 when none (amendment.c). Only C code sets it, around the apply.
+ */
+extern int64 lm_amendment_applying;
+
+/* May the contract's terms change now: a draft, or the amendment being applied to it. */
+extern bool lm_terms_editable(const LmContractFacts *f, Datum contract_id);
 
 /*
  * Refuse a change to a contract's terms: LM005 for a closed or cancelled contract, LM004

@@ -11,4 +11,7 @@ ALTER TABLE leasemgr.contract ADD COLUMN deposit_amount numeric(16,2) CHECK (dep
 COMMENT ON COLUMN leasemgr.contract.deposit_amount IS
   'The contractual deposit (押金 / 保证金), CNY, >= 0; NULL when the contract asks for none or it is not entered. What the contract says, not what was received: the deposit ledger (received, held, refunded) comes in a later issue. A term: locked from submission.';
 
+-- Amendments (92_amendments.sql) add the events amend and resume.
+COMMENT ON COLUMN leasemgr.contract_event.event IS 'create, or the state-machine event: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel, amend (an amendment opened), resume (it was decided).';
+
 -- What follows is appended by the Makefile: the domain files new in 0.2.0, verbatim.

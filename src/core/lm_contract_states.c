@@ -17,7 +17,7 @@ static const char *const state_names[LM_CS__COUNT] = {
 
 static const char *const event_names[LM_CE__COUNT] = {
 	"submit", "reject", "approve", "sign", "activate", "expire", "terminate",
-	"start_move_out", "close", "cancel"
+	"start_move_out", "close", "cancel", "amend", "resume"
 };
 
 const LmTransition lm_transitions[] = {
@@ -39,6 +39,10 @@ const LmTransition lm_transitions[] = {
 	{LM_CS_PENDING_APPROVAL, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},
 	{LM_CS_APPROVED, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},
 	{LM_CS_SIGNED, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},
+	{LM_CS_ACTIVE, LM_CE_AMEND, LM_CS_AMENDING,
+	"an open amendment of the contract (leasemgr.amendment_open does both)"},
+	{LM_CS_AMENDING, LM_CE_RESUME, LM_CS_ACTIVE,
+	"no open amendment left (leasemgr.amendment_approve or amendment_withdraw does both)"},
 };
 
 const int	lm_transition_count = (int) (sizeof(lm_transitions) / sizeof(lm_transitions[0]));

@@ -38,6 +38,8 @@ typedef enum LmContractEvent
 	LM_CE_START_MOVE_OUT,
 	LM_CE_CLOSE,
 	LM_CE_CANCEL,
+	LM_CE_AMEND,
+	LM_CE_RESUME,
 	LM_CE__COUNT
 } LmContractEvent;
 

@@ -58,3 +58,48 @@ lm_late_fee_accrual(LmDate due_on, int32_t grace_days, LmDate as_of, int64_t pri
 	}
 	return n;
 }
+
+int64_t
+lm_days_not_frozen(LmDate from, LmDate to, const LmDateRange *frozen, int nfrozen)
+{
+	int64_t		days;
+	LmDate		d;
+
+	if (from > to)
+		return 0;
+	days = (int64_t) to - from + 1;
+
+	/*
+	 * Walk the frozen days in order, each counted once however the ranges overlap: d is the
+	 * first day not yet looked at. n is small (a contract's amendments), so n^2 is fine.
+	 */
+	d = from;
+	for (;;)
+	{
+		int			i;
+		int			best = -1;
+
+		/* the range holding d, else the first that starts after d */
+		for (i = 0; i < nfrozen; i++)
+		{
+			if (frozen[i].hi < d || frozen[i].lo > to || frozen[i].lo > frozen[i].hi)
+				continue;
+			if (best < 0 || (frozen[i].lo <= d ? d : frozen[i].lo) < (frozen[best].lo <= d ? d : frozen[best].lo) ||
+				((frozen[i].lo <= d ? d : frozen[i].lo) == (frozen[best].lo <= d ? d : frozen[best].lo) &&
+				 frozen[i].hi > frozen[best].hi))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		{
+			LmDate		lo = frozen[best].lo <= d ? d : frozen[best].lo;
+			LmDate		hi = frozen[best].hi < to ? frozen[best].hi : to;
+
+			days -= (int64_t) hi - lo + 1;
+			if (hi >= to)
+				break;
+			d = hi + 1;
+		}
+	}
+	return days;
+}

@@ -23,6 +23,13 @@ typedef struct LmPaidPart
 	int64_t		cents;
 } LmPaidPart;
 
+/* Days lo..hi, both inclusive. */
+typedef struct LmDateRange
+{
+	LmDate		lo;
+	LmDate		hi;
+} LmDateRange;
+
 /* Days from..to (inclusive, `days` of them) on which `unpaid_cents` accrued. */
 typedef struct LmAccrual
 {
@@ -43,5 +50,12 @@ typedef struct LmAccrual
 extern int	lm_late_fee_accrual(LmDate due_on, int32_t grace_days, LmDate as_of,
 								int64_t principal_cents, const LmPaidPart *paid, int npaid,
 								LmAccrual *out);
+
+/*
+ * The days of from..to (inclusive) outside every range of frozen (days an amendment froze
+ * the contract: no late fee accrues on them). Ranges are inclusive, in any order, may
+ * overlap. 0 when from > to.
+ */
+extern int64_t lm_days_not_frozen(LmDate from, LmDate to, const LmDateRange *frozen, int nfrozen);
 
 #endif							/* LM_LATE_FEE_H */

@@ -45,9 +45,13 @@ main(void)
 	expect("pending_approval", "cancel", "cancelled");
 	expect("approved", "cancel", "cancelled");
 	expect("signed", "cancel", "cancelled");
-	ok(lm_transition_count == 14, "14 transitions");
+	expect("active", "amend", "amending");
+	expect("amending", "resume", "active");
+	ok(lm_transition_count == 16, "16 transitions");
 
 	ok(next("active", "cancel") < 0, "an active contract cannot be cancelled");
+	ok(next("amending", "expire") < 0 && next("amending", "terminate") < 0,
+	   "an amending contract neither expires nor terminates until its amendment is decided");
 	ok(next("closed", "submit") < 0 && next("cancelled", "submit") < 0, "final states have no exits");
 	ok(next("draft", "approve") < 0, "a draft cannot be approved without being submitted");
 	ok(lm_event_from_name("Submit") < 0, "event names are exact");
@@ -66,7 +70,7 @@ main(void)
 			pairs += n > 0;
 			ambiguous += n > 1;
 		}
-	ok(ambiguous == 0 && pairs == 14, "every (from, to) pair has at most one event (%d pairs)", pairs);
+	ok(ambiguous == 0 && pairs == 16, "every (from, to) pair has at most one event (%d pairs)", pairs);
 
 	ok(lm_state_is_live(LM_CS_PENDING_APPROVAL) && lm_state_is_live(LM_CS_MOVING_OUT) &&
 	   lm_state_is_live(LM_CS_AMENDING) && lm_state_is_live(LM_CS_TERMINATED),

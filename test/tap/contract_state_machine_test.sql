@@ -20,7 +20,9 @@ INSERT INTO expected_transition VALUES
   ('draft', 'cancel', 'cancelled'),
   ('pending_approval', 'cancel', 'cancelled'),
   ('approved', 'cancel', 'cancelled'),
-  ('signed', 'cancel', 'cancelled');
+  ('signed', 'cancel', 'cancelled'),
+  ('active', 'amend', 'amending'),
+  ('amending', 'resume', 'active');
 
 SELECT th.park('SM') AS park \gset
 
@@ -47,7 +49,10 @@ BEGIN
       END IF;
       stmt := format('UPDATE leasemgr.contract SET state = %L, terminated_on = CASE WHEN %L = ''terminated'' '
                      'THEN start_date ELSE terminated_on END WHERE id = %s', t, t, c);
-      IF EXISTS (SELECT FROM expected_transition e WHERE e.from_state = f AND e.to_state = t) THEN
+      IF f = 'active' AND t = 'amending' THEN
+        -- a transition, but its guard wants an open amendment (amendment_test covers the rest)
+        RETURN NEXT throws_ok(stmt, 'LM002', NULL, 'direct UPDATE active -> amending without an open amendment is refused (LM002)');
+      ELSIF EXISTS (SELECT FROM expected_transition e WHERE e.from_state = f AND e.to_state = t) THEN
         RETURN NEXT lives_ok(stmt, format('direct UPDATE %s -> %s is allowed', f, t));
       ELSIF f IN ('closed', 'cancelled') THEN
         RETURN NEXT throws_ok(stmt, 'LM005', NULL, format('direct UPDATE %s -> %s: read-only (LM005)', f, t));
@@ -105,7 +110,7 @@ SELECT results_eq(
 SELECT throws_ok(format('SELECT leasemgr.contract_transition(%s, %L)', :signed, 'Activate'), 'LM001',
   'unknown contract event "Activate"', 'unknown event names are refused');
 SELECT is((th.error_of(format('SELECT leasemgr.contract_transition(%s, %L)', :signed, 'go'))).detail,
-  'The events are: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel.',
+  'The events are: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel, amend, resume.',
   'the unknown-event detail lists every event');
 SELECT throws_ok('SELECT leasemgr.contract_transition(NULL, ''submit'')', 'LM011', NULL, 'contract_id is required');
 SELECT throws_ok('SELECT leasemgr.contract_transition(1, NULL)', 'LM011', NULL, 'event is required');

@@ -1,0 +1,95 @@
+/*
+ * amendment.c
+ *     The one door to a live lease's terms: leasemgr.amendment_approve.
+ *
+ * From submission on, the term triggers (contract_fsm.c, contract_terms.c, contract_unit.c)
+ * refuse every change to a contract's terms, whoever writes. An approved amendment is the
+ * exception, and this file is the only code that opens it: amendment_approve marks the
+ * contract whose amendment it applies (lm_amendment_applying) for exactly as long as the
+ * SQL body, leasemgr.amendment_apply, runs, and the term triggers let that contract's terms
+ * change while it is amending. Calling amendment_apply directly gets the term lock's refusal
+ * on its first write; nothing in SQL can set the mark.
+ *
+ * The checks (the amendment is open, the approver is not the requester, the changes still
+ * fit) and the writes are SQL, in sql/92_amendments.sql.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "leasemgr.h"
+
+PG_FUNCTION_INFO_V1(amendment_approve);
+PG_FUNCTION_INFO_V1(amendment_applying);
+
+int64		lm_amendment_applying = 0;
+
+/*
+ * amendment_approve(amendment_id bigint, note text DEFAULT NULL) RETURNS integer
+ *   The version number the previous terms were kept under.
+ */
+Datum
+amendment_approve(PG_FUNCTION_ARGS)
+{
+	Datum		args[2];
+	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	int64		contract_id;
+	int32		version = 0;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("amendment_approve needs an amendment id"),
+				 errhint("Pass the id leasemgr.amendment_open returned.")));
+	if (lm_amendment_applying != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("an amendment is already being applied"),
+				 errdetail("amendment_approve cannot be called from inside another approval."),
+				 errhint("Approve amendments one at a time.")));
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+
+	SPI_connect();
+	/* The contract of an amendment never changes: no lock is needed to learn it. */
+	if (SPI_execute_with_args("SELECT a.contract_id FROM leasemgr.amendment a WHERE a.id OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "amendment query failed");
+	if (SPI_processed == 0)
+		lm_row_not_found("amendment", args[0]);
+	contract_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	lm_amendment_applying = contract_id;
+	PG_TRY();
+	{
+		if (SPI_execute_with_args("SELECT leasemgr.amendment_apply($1, $2)", 2, argtypes, args, nulls,
+								  false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "amendment_apply failed");
+		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	PG_FINALLY();
+	{
+		lm_amendment_applying = 0;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT32(version);
+}
+
+/*
+ * amendment_applying() RETURNS bigint
+ *   The contract whose amendment is being applied in this session, or NULL: what the SQL
+ *   triggers of amendment rows check before they let an amendment become approved.
+ */
+Datum
+amendment_applying(PG_FUNCTION_ARGS)
+{
+	if (lm_amendment_applying == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(lm_amendment_applying);
+}
