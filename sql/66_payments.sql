@@ -114,6 +114,11 @@ AS $fn$
 DECLARE
   r record;
 BEGIN
+  -- A restore loads allocations as they were made, with the totals: the rules of the day
+  -- they were made (a contract since frozen by an amendment, say) were checked then.
+  IF leasemgr.owner_copy(TG_RELID) THEN
+    RETURN NULL;
+  END IF;
   -- Lock the bills and payments the new allocations touch, in id order (two writers cannot
   -- deadlock), before reading any total: another writer's allocations to them are then
   -- committed and seen by the statements below (READ COMMITTED takes a snapshot per

@@ -6,7 +6,7 @@ CREATE TABLE leasemgr.alert (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   park_id         bigint NOT NULL REFERENCES leasemgr.park (id),
   kind            text NOT NULL CHECK (kind IN ('expiry_90', 'expiry_60', 'expiry_30', 'renewal_suggestion',
-                                                'overdue', 'credit_warning')),
+                                                'overdue', 'credit_warning', 'approval_escalated')),
   subject_id      bigint NOT NULL,
   contract_id     bigint,
   subject         text NOT NULL CHECK (pg_catalog.btrim(subject) <> ''),
@@ -23,7 +23,7 @@ COMMENT ON TABLE leasemgr.alert IS
   'Something a person should look at (提醒), raised by leasemgr.run_daily once per subject and date: a lease ending in 90, 60 or 30 days, a renewal to propose, a bill overdue, a tenant under a credit warning. Each alert is also an event of the outbox (topic alert).';
 COMMENT ON COLUMN leasemgr.alert.id IS 'Alert identifier.';
 COMMENT ON COLUMN leasemgr.alert.park_id IS 'The park.';
-COMMENT ON COLUMN leasemgr.alert.kind IS 'expiry_90, expiry_60, expiry_30 (the lease ends within that many days), renewal_suggestion (within 90 days and no renewal drafted), overdue (a bill past its due day and not paid), credit_warning (an open credit warning).';
+COMMENT ON COLUMN leasemgr.alert.kind IS 'expiry_90, expiry_60, expiry_30 (the lease ends within that many days), renewal_suggestion (within 90 days and no renewal drafted), overdue (a bill past its due day and not paid), credit_warning (an open credit warning), approval_escalated (an approval waited too long and went to the region: subject_id is the approval task).';
 COMMENT ON COLUMN leasemgr.alert.subject_id IS 'The contract (expiry, renewal), bill (overdue) or credit warning it is about.';
 COMMENT ON COLUMN leasemgr.alert.contract_id IS 'The contract concerned, when there is one.';
 COMMENT ON COLUMN leasemgr.alert.subject IS 'What it says, in words.';
@@ -226,29 +226,33 @@ BEGIN ATOMIC
   -- business_date() first: it loads the library, which defines leasemgr.timezone
   WITH z AS MATERIALIZED (SELECT leasemgr.business_date() AS today),
   tz AS MATERIALIZED (SELECT z.today, pg_catalog.current_setting('leasemgr.timezone') AS name FROM z),
-  t(name, at, command, db) AS (
+  t(name, at, command, db, hourly) AS (
     VALUES ('leasemgr-daily:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), daily_at,
-            'SELECT * FROM leasemgr.run_daily()', pg_catalog.current_database()),
+            'SELECT * FROM leasemgr.run_daily()', pg_catalog.current_database(), false),
+           -- hourly, at the minute of daily_at: approvals waiting too long go to the region
+           ('leasemgr-escalations:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), daily_at,
+            'SELECT leasemgr.run_escalations()', pg_catalog.current_database(), true),
            -- daily: the run bills what fell due and catches up any month it missed; idempotent
            ('leasemgr-bill-run:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), bill_run_at,
             'SELECT * FROM leasemgr.bill_run(pg_catalog.date_trunc(''month'', leasemgr.business_date())::date)',
-            pg_catalog.current_database()),
+            pg_catalog.current_database(), false),
            -- pg_cron's own history, in the database that holds it
            ('leasemgr-trim-cron-history:' OPERATOR(pg_catalog.||) pg_catalog.current_database(), trim_at,
             pg_catalog.format('DELETE FROM cron.job_run_details WHERE end_time < pg_catalog.now() - %L::interval',
                               keep_run_details),
-            pg_catalog.current_setting('cron.database_name', true))
+            pg_catalog.current_setting('cron.database_name', true), false)
   )
   SELECT t.name,
          -- today's local time in GMT: minute and hour (a zone with summer time moves by an
          -- hour twice a year: register the jobs again then)
-         pg_catalog.to_char(((tz.today OPERATOR(pg_catalog.+) t.at) AT TIME ZONE tz.name) AT TIME ZONE 'UTC',
-                            'FMMI FMHH24') OPERATOR(pg_catalog.||) ' * * *',
+         CASE WHEN t.hourly THEN pg_catalog.to_char(t.at, 'FMMI') OPERATOR(pg_catalog.||) ' * * * *'
+              ELSE pg_catalog.to_char(((tz.today OPERATOR(pg_catalog.+) t.at) AT TIME ZONE tz.name) AT TIME ZONE 'UTC',
+                                      'FMMI FMHH24') OPERATOR(pg_catalog.||) ' * * *' END,
          t.command, t.db
     FROM t CROSS JOIN tz;
 END;
 COMMENT ON FUNCTION leasemgr.job_definitions(time, time, time, interval) IS
-  'The pg_cron jobs of this database: the daily job (run_daily), the bill run (daily, billing what fell due and catching up any missed month) and the trimming of cron.job_run_details, at local times (leasemgr.timezone) converted to the GMT schedules pg_cron 1.4 reads.';
+  'The pg_cron jobs of this database: the daily job (run_daily), the escalation of approvals (run_escalations, hourly at the minute of daily_at), the bill run (daily, billing what fell due and catching up any missed month) and the trimming of cron.job_run_details, at local times (leasemgr.timezone) converted to the GMT schedules pg_cron 1.4 reads.';
 
 CREATE FUNCTION leasemgr.schedule_jobs(daily_at time DEFAULT '00:05', bill_run_at time DEFAULT '02:00',
                                        trim_at time DEFAULT '03:00', keep_run_details interval DEFAULT '30 days')

@@ -31,6 +31,7 @@
 
 PG_FUNCTION_INFO_V1(outbox_bills);
 PG_FUNCTION_INFO_V1(outbox_alerts);
+PG_FUNCTION_INFO_V1(outbox_sms);
 
 #define OUTBOX_CHANNEL "leasemgr_events"
 
@@ -182,5 +183,27 @@ outbox_alerts(PG_FUNCTION_ARGS)
 			  "SELECT a.park_id, a.id, pg_catalog.jsonb_build_object('alert_id', a.id, 'kind', a.kind, "
 			  "'subject_id', a.subject_id, 'contract_id', a.contract_id, 'subject', a.subject, 'due_on', a.due_on) "
 			  "FROM new_alerts a ORDER BY a.id");
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AFTER INSERT ON leasemgr.deposit_refund REFERENCING NEW TABLE AS new_refunds FOR EACH
+ * STATEMENT: an sms event per refund requested, to the tenant's phone. The code travels as
+ * the refund row holds it, encrypted to the SMS gateway's key (code_sms): only the gateway
+ * reads it.
+ */
+Datum
+outbox_sms(PG_FUNCTION_ARGS)
+{
+	emit_rows(fcinfo, "outbox_sms", "sms",
+			  "SELECT r.park_id, r.id, pg_catalog.jsonb_build_object('purpose', 'deposit_refund_code', "
+			  "'refund_id', r.id, 'contract_id', r.contract_id, 'contract', c.code, 'tenant_id', t.id, "
+			  "'to', t.phone, 'amount', r.amount, 'expires_at', r.code_expires_at, "
+			  "'code_pgp', r.code_sms, "
+			  "'text', 'Your deposit refund of ' OPERATOR(pg_catalog.||) r.amount::pg_catalog.text "
+			  "OPERATOR(pg_catalog.||) ' CNY for lease ' OPERATOR(pg_catalog.||) c.code "
+			  "OPERATOR(pg_catalog.||) ': confirmation code {code}, valid 24 hours. Give it only to the park''s staff.') "
+			  "FROM new_refunds r JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) r.contract_id "
+			  "JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) c.tenant_id ORDER BY r.id");
 	return PointerGetDatum(NULL);
 }

@@ -19,11 +19,11 @@ q -d "$cron_db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF N
 
 # Asia/Shanghai is GMT+8: 00:05, 02:00 and 03:00 local are 16:05, 18:00 and 19:00 GMT.
 is "$(q -d "$cron_db" -c "SELECT string_agg(job_name || ' ' || schedule, ', ' ORDER BY job_name) FROM leasemgr.schedule_jobs()")" \
-   "leasemgr-bill-run:$cron_db 0 18 * * *, leasemgr-daily:$cron_db 5 16 * * *, leasemgr-trim-cron-history:$cron_db 0 19 * * *" \
-   "schedule_jobs registers the daily job, the bill run and the history trim at their GMT times"
+   "leasemgr-bill-run:$cron_db 0 18 * * *, leasemgr-daily:$cron_db 5 16 * * *, leasemgr-escalations:$cron_db 5 * * * *, leasemgr-trim-cron-history:$cron_db 0 19 * * *" \
+   "schedule_jobs registers the daily job, the hourly escalations, the bill run and the history trim at their GMT times"
 q -d "$cron_db" -c "SELECT count(*) FROM leasemgr.schedule_jobs('01:30')" >/dev/null
 is "$(q -d "$cron_db" -c "SELECT count(*) || ' ' || (SELECT schedule FROM cron.job WHERE jobname LIKE 'leasemgr-daily:%') FROM cron.job")" \
-   "3 30 17 * * *" "registering again replaces the jobs by name: still three, the daily one now at 01:30 local"
+   "4 30 17 * * *" "registering again replaces the jobs by name: still four, the daily one now at 01:30 local"
 
 # A real run: the daily job's own command, every minute, until pg_cron has run it once.
 q -d "$cron_db" -c "SELECT cron.schedule_in_database('leasemgr-test-run', '* * * * *',
@@ -50,7 +50,7 @@ is "$(grep -c "^SELECT cron.schedule_in_database('leasemgr-daily:$other'" <<<"$o
    "... and its hint gives the statements to run there"
 # Run them there, as the hint says.
 grep "^SELECT cron.schedule_in_database" <<<"$out" | q -d "$cron_db" >/dev/null
-is "$(q -d "$cron_db" -c "SELECT count(*) FROM cron.job WHERE jobname LIKE 'leasemgr-%:$other'")" 3 \
+is "$(q -d "$cron_db" -c "SELECT count(*) FROM cron.job WHERE jobname LIKE 'leasemgr-%:$other'")" 4 \
    "the hint's statements register the other database's jobs"
 
 # Dump and restore the other database while its jobs are scheduled: nothing breaks, nothing
@@ -60,8 +60,8 @@ pg_dump -Fc -d $other -f "$tmp/other.dump"
 fresh_db $copy
 restore=$(pg_restore --exit-on-error -d $copy "$tmp/other.dump" 2>&1 && echo restored)
 is "$(tail -1 <<<"$restore")" "restored" "a database with jobs scheduled dumps and restores"
-is "$(q -d "$cron_db" -c "SELECT count(*) FROM cron.job")" 6 "the restore scheduled nothing: three jobs for each database"
+is "$(q -d "$cron_db" -c "SELECT count(*) FROM cron.job")" 8 "the restore scheduled nothing: four jobs for each database"
 
-is "$(q -d "$cron_db" -c "SELECT leasemgr.unschedule_jobs()")" 3 "unschedule_jobs removes this database's three jobs"
+is "$(q -d "$cron_db" -c "SELECT leasemgr.unschedule_jobs()")" 4 "unschedule_jobs removes this database's four jobs"
 is "$(q -d "$cron_db" -c "SELECT count(*) FROM cron.job WHERE jobname LIKE 'leasemgr-%:$cron_db'")" 0 "... and they are gone"
 finish

@@ -6,6 +6,7 @@ CREATE SEQUENCE th.n;
 
 \set fx_schema th
 \ir ../fixtures/check_characters.sql
+\ir ../fixtures/sms_gateway_test_key.sql
 
 -- A park (with its region) and a building in it.
 CREATE FUNCTION th.park(p_code text) RETURNS bigint LANGUAGE plpgsql AS $$

@@ -146,8 +146,8 @@ SELECT is((SELECT count(*) FROM leasemgr.audit_log WHERE table_name = 'park_gran
 -- The policies are on every park-scoped table, and evaluate their functions once per query.
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE n.nspname = 'leasemgr' AND c.relkind = 'r' AND NOT c.relrowsecurity ORDER BY 1),
-  ARRAY['park_grant', 'price_index', 'region'],
-  'row-level security is on for every table but region (above parks), park_grant (admins only) and price_index (headquarters'' rule library)');
+  ARRAY['approval_policy', 'park_grant', 'price_index', 'region', 'sms_gateway_key'],
+  'row-level security is on for every table but region (above parks), park_grant (admins only), price_index and approval_policy (headquarters'' rule library, by region) and sms_gateway_key (one public key)');
 SELECT ok((SELECT bool_and(qual LIKE '%SELECT leasemgr.sees_all_parks()%' AND qual LIKE '%SELECT leasemgr.visible_parks()%')
              FROM pg_policies WHERE schemaname = 'leasemgr'),
   'every policy calls the scope functions as initplans (once per query)');

@@ -139,7 +139,7 @@ SELECT leasemgr.record_payment(:c5, 800.00, '2026-01-10', 'bank_transfer', 'BT-5
 SELECT results_eq(format('SELECT paid, state FROM leasemgr.bill WHERE id = %s', :b5),
   $$VALUES (800.00, 'paid')$$, 'a late payment for an expired contract pays its last bill');
 SELECT pg_temp.contract(:park, 'PY-6', 'closed', '2025-01-01', '2025-12-31') AS c6 \gset
-SELECT leasemgr.record_payment(:c6, 250.00, '2026-02-01', 'deposit_offset', 'DEP-6001') AS p9 \gset
+SELECT leasemgr.record_payment(:c6, 250.00, '2026-02-01', 'cash', 'CASH-6001') AS p9 \gset
 SELECT results_eq(format('SELECT contract_id, amount, unallocated FROM leasemgr.payment WHERE id = %s', :p9),
   format('VALUES (%s::bigint, 250.00, 250.00)', :c6), 'a payment for a closed contract is recorded and kept as credit');
 
