@@ -56,6 +56,8 @@ CREATE TABLE leasemgr.bill_line (
   estimated    boolean NOT NULL DEFAULT false,
   trues_up     bigint,
   allocation_share_id bigint,
+  amendment_id bigint,
+  CONSTRAINT bill_line_rebill_adjusts CHECK (amendment_id IS NULL OR (line_type = 'adjustment' AND charge_id IS NOT NULL)),
   CONSTRAINT bill_line_period_ordered CHECK (period_end >= period_start),
   CONSTRAINT bill_line_estimated_charge CHECK (NOT estimated OR line_type = 'charge'),
   CONSTRAINT bill_line_true_up_adjusts CHECK (trues_up IS NULL OR line_type = 'adjustment'),
@@ -89,6 +91,7 @@ COMMENT ON COLUMN leasemgr.bill_line.line_type IS 'charge (from leasemgr.charge)
 COMMENT ON COLUMN leasemgr.bill_line.estimated IS 'A metered charge line billed at the fallback estimate (readings missing or doubtful), not at the readings; the explain text says why and how. The bill run trues it up once the real figure is known.';
 COMMENT ON COLUMN leasemgr.bill_line.trues_up IS 'On a true-up (an adjustment written by the bill run): the estimated line it settles, once. The amount is the real figure minus the estimate.';
 COMMENT ON COLUMN leasemgr.bill_line.allocation_share_id IS 'On an allocation line: the share of a shared cost it bills (leasemgr.allocation_share), once.';
+COMMENT ON COLUMN leasemgr.bill_line.amendment_id IS 'On an adjustment written by leasemgr.rebill: the approved amendment (the latest, when several are re-billed together) whose changes it re-bills. Only rebill writes it; rebill counts these lines, with the charge lines, as what stands billed.';
 COMMENT ON INDEX leasemgr.bill_line_true_up_once IS 'An estimated line is trued up once.';
 COMMENT ON INDEX leasemgr.bill_line_share_once IS 'A share of a shared cost is billed once.';
 

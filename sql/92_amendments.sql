@@ -593,6 +593,14 @@ BEGIN
   IF OLD.state = 'approved' AND NEW.state = 'approved' AND OLD.rebilled_at IS NULL AND NEW.rebilled_at IS NOT NULL
      AND (NEW.decided_by, NEW.decided_at, NEW.decision_note, NEW.version)
          IS NOT DISTINCT FROM (OLD.decided_by, OLD.decided_at, OLD.decision_note, OLD.version) THEN
+    -- marked re-billed only when re-billing has nothing left to issue: a mark set by hand
+    -- would keep the bill runs from ever issuing the adjustments
+    IF EXISTS (SELECT FROM rebill_lines(OLD.contract_id, OLD.effective_from) x WHERE x.unknown OR x.now <> x.was) THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM002',
+        MESSAGE = format('amendment %s is not re-billed yet', OLD.id),
+        DETAIL = 'Periods already billed still differ from what its terms come to.',
+        HINT = 'Run leasemgr.rebill(contract_id) (the next bill run does): it issues the adjustments and marks it.';
+    END IF;
     NEW.rebilled_at := now();
     RETURN NEW;
   END IF;
@@ -764,40 +772,44 @@ BEGIN
             COALESCE(e ->> 'note', format('amendment %s: %s', a.id, a.reason)));
   END LOOP;
 
-  -- unit_areas, day by day in order: record each change, then give every area-based charge the
-  -- area of its days (a charge across the day is split there).
-  FOR d IN SELECT DISTINCT (x ->> 'from')::date AS day
-             FROM jsonb_array_elements(COALESCE(a.changes -> 'unit_areas', '[]')) x ORDER BY 1 LOOP
-    FOR e IN SELECT x FROM jsonb_array_elements(a.changes -> 'unit_areas') x WHERE (x ->> 'from')::date = d.day LOOP
-      UPDATE unit_area_change SET superseded_by = a.id
-       WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint AND effective_from >= d.day AND superseded_by IS NULL;
-      INSERT INTO unit_area_change (park_id, contract_id, unit_id, effective_from, area_before, area_after, amendment_id)
-      SELECT c.park_id, c.id, cu.unit_id, d.day,
-             COALESCE((SELECT h.area_before FROM unit_area_change h
-                        WHERE h.contract_id = c.id AND h.unit_id = cu.unit_id AND h.effective_from > d.day - 1
-                          AND h.superseded_by IS NULL ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2),
-             (e ->> 'billable_area_m2')::numeric, a.id
-        FROM contract_unit cu WHERE cu.contract_id = c.id AND cu.unit_id = (e ->> 'unit_id')::bigint;
-      UPDATE contract_unit SET billable_area_m2 = (e ->> 'billable_area_m2')::numeric
-       WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint;
-    END LOOP;
-    FOR ch IN SELECT x.id, x.valid_from, x.valid_to, x.area_m2 FROM charge x
-               WHERE x.contract_id = c.id AND x.basis IN ('per_m2_month', 'per_m2_day') ORDER BY x.id LOOP
-      IF ch.valid_to < d.day THEN
-        IF ch.area_m2 IS NULL THEN
-          UPDATE charge SET area_m2 = contract_area_on(c.id, ch.valid_to) WHERE id = ch.id;
-        END IF;
-      ELSIF ch.valid_from >= d.day THEN
-        UPDATE charge SET area_m2 = NULL WHERE id = ch.id AND area_m2 IS NOT NULL;
-      ELSE
-        v_id := split_charge(ch.id, d.day, a.id);
-        UPDATE charge SET area_m2 = COALESCE(ch.area_m2, contract_area_on(c.id, d.day - 1)) WHERE id = ch.id;
-        UPDATE charge SET area_m2 = NULL WHERE id = v_id;
-      END IF;
-    END LOOP;
+  -- unit_areas, in the order of their days: each change is recorded with the area of the day
+  -- before (as known before it: a later change it overrides is superseded after), and the
+  -- unit's area now becomes the new one, which holds to the end of the lease.
+  FOR e IN SELECT x FROM jsonb_array_elements(COALESCE(a.changes -> 'unit_areas', '[]')) x ORDER BY (x ->> 'from')::date LOOP
+    INSERT INTO unit_area_change (park_id, contract_id, unit_id, effective_from, area_before, area_after, amendment_id)
+    SELECT c.park_id, c.id, cu.unit_id, (e ->> 'from')::date,
+           COALESCE((SELECT h.area_before FROM unit_area_change h
+                      WHERE h.contract_id = c.id AND h.unit_id = cu.unit_id AND h.effective_from >= (e ->> 'from')::date
+                        AND h.superseded_by IS NULL ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2),
+           (e ->> 'billable_area_m2')::numeric, a.id
+      FROM contract_unit cu WHERE cu.contract_id = c.id AND cu.unit_id = (e ->> 'unit_id')::bigint;
+    UPDATE unit_area_change SET superseded_by = a.id
+     WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint AND effective_from >= (e ->> 'from')::date
+       AND superseded_by IS NULL AND amendment_id <> a.id;
+    UPDATE contract_unit SET billable_area_m2 = (e ->> 'billable_area_m2')::numeric
+     WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint;
   END LOOP;
+  -- Then every area-based charge is charged on the area of its own days: cut on each day the
+  -- contract's area changes, and each part pinned to its area.
+  IF a.changes ? 'unit_areas' THEN
+    FOR d IN SELECT DISTINCT h.effective_from AS day FROM unit_area_change h
+              WHERE h.contract_id = c.id AND h.superseded_by IS NULL
+                AND contract_area_on(c.id, h.effective_from - 1) <> contract_area_on(c.id, h.effective_from)
+              ORDER BY 1 LOOP
+      FOR ch IN SELECT x.id FROM charge x
+                 WHERE x.contract_id = c.id AND x.basis IN ('per_m2_month', 'per_m2_day')
+                   AND x.valid_from < d.day AND x.valid_to >= d.day ORDER BY x.id LOOP
+        PERFORM split_charge(ch.id, d.day, a.id);
+      END LOOP;
+    END LOOP;
+    UPDATE charge x SET area_m2 = contract_area_on(c.id, x.valid_from)
+     WHERE x.contract_id = c.id AND x.basis IN ('per_m2_month', 'per_m2_day')
+       AND x.area_m2 IS DISTINCT FROM contract_area_on(c.id, x.valid_from);
+  END IF;
 
-  -- charge_rates and charge_cycles: from the day on, for the charge and its continuations.
+  -- charge_rates and charge_cycles: from the day on, for the charge and its continuations. A
+  -- new rate is the rate in force from that day: an escalating charge's steps then count from
+  -- the last step on or before it (the same anniversaries, compounding from the new rate).
   FOR e IN SELECT x FROM jsonb_array_elements(COALESCE(a.changes -> 'charge_rates', '[]')) x
            UNION ALL
            SELECT x FROM jsonb_array_elements(COALESCE(a.changes -> 'charge_cycles', '[]')) x LOOP
@@ -808,11 +820,23 @@ BEGIN
     WITH RECURSIVE line AS (
       SELECT x.id FROM charge x WHERE x.id = (e ->> 'charge_id')::bigint
       UNION
-      SELECT n.id FROM charge n JOIN line l ON n.continues_charge_id = l.id)
+      SELECT n.id FROM charge n JOIN line l ON n.continues_charge_id = l.id),
+    anchor AS (
+      SELECT x.id, (SELECT (x.escalation_anchor + k * x.escalate_every_months * interval '1 month')::date
+                      FROM generate_series(0, 12000 / x.escalate_every_months) k
+                     WHERE x.escalation_anchor + k * x.escalate_every_months * interval '1 month' <= (e ->> 'from')::date
+                     ORDER BY k DESC LIMIT 1) AS day
+        FROM charge x JOIN line l ON l.id = x.id
+       WHERE e ? 'rate' AND x.escalation <> 'none')
     UPDATE charge x SET rate = COALESCE((e ->> 'rate')::numeric, x.rate),
                         cycle_months = COALESCE((e ->> 'cycle_months')::integer, x.cycle_months),
-                        billed = COALESCE(e ->> 'billed', x.billed)
-      FROM line l WHERE x.id = l.id AND x.valid_from >= (e ->> 'from')::date;
+                        billed = COALESCE(e ->> 'billed', x.billed),
+                        escalation_anchor = COALESCE(an.day, x.escalation_anchor),
+                        cpi_base_month = CASE WHEN x.escalation = 'cpi' AND an.day IS NOT NULL
+                                              THEN (date_trunc('month', an.day) - x.cpi_lag_months * interval '1 month')::date
+                                              ELSE x.cpi_base_month END
+      FROM line l LEFT JOIN anchor an ON an.id = l.id
+     WHERE x.id = l.id AND x.valid_from >= (e ->> 'from')::date;
   END LOOP;
 
   UPDATE amendment SET state = 'approved', decision_note = amendment_apply.note, version = v_version
@@ -860,7 +884,7 @@ DECLARE
   t jsonb;
   e jsonb;
   ch jsonb;
-  v_prev text;
+  v_steps integer;
 BEGIN
   SELECT x.* INTO a FROM amendment x WHERE x.id = amendment_diff.amendment_id;
   IF NOT FOUND THEN
@@ -906,6 +930,20 @@ BEGIN
     IF e ? 'rate' THEN
       field := format('charge %s (%s) rate', e ->> 'charge_id', ch ->> 'kind');
       before := (ch ->> 'rate')::numeric(14,4)::text;
+      -- an escalating charge: the rate in force that day, which the new rate replaces
+      IF ch ->> 'escalation' <> 'none' THEN
+        SELECT count(*) INTO v_steps FROM generate_series(1, 12000 / (ch ->> 'escalate_every_months')::integer) k
+         WHERE (ch ->> 'escalation_anchor')::date + k * (ch ->> 'escalate_every_months')::integer * interval '1 month'
+               <= (e ->> 'from')::date;
+        IF v_steps > 0 THEN
+          before := before || CASE ch ->> 'escalation'
+            WHEN 'pct' THEN format(' (%s in force after %s escalation steps)',
+                                   round((ch ->> 'rate')::numeric * (1 + (ch ->> 'escalation_pct')::numeric / 100) ^ v_steps, 4), v_steps)
+            WHEN 'amount' THEN format(' (%s in force after %s escalation steps)',
+                                      ((ch ->> 'rate')::numeric + v_steps * (ch ->> 'escalation_amount')::numeric)::numeric(14,4), v_steps)
+            ELSE format(' (CPI-indexed, %s steps in force)', v_steps) END;
+        END IF;
+      END IF;
       after := (e ->> 'rate')::numeric(14,4)::text;
       RETURN NEXT;
     END IF;
@@ -941,6 +979,67 @@ CREATE FUNCTION leasemgr.money_text(amount numeric) RETURNS text
 AS $fn$ SELECT to_char(amount, 'FM999,999,999,999,990.00') $fn$;
 COMMENT ON FUNCTION leasemgr.money_text(numeric) IS 'An amount in cents as the bill explanations write it: 12,000.00.';
 
+-- What re-billing a contract would issue: every period already billed that ends (now, or as
+-- billed) on or after from_date, with what the terms now come to and what stands billed.
+CREATE FUNCTION leasemgr.rebill_lines(contract_id bigint, from_date date)
+  RETURNS TABLE (charge_id bigint, kind text, first_day date, last_day date, now numeric, was numeric,
+                 unknown boolean, explain text, bills bigint[])
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  WITH c AS (
+    SELECT k.id, k.start_date,
+           GREATEST(upper(k.lease_range) - 1, (SELECT max(bl.period_end) FROM bill_line bl WHERE bl.contract_id = k.id)) AS to_day
+      FROM contract k WHERE k.id = rebill_lines.contract_id),
+  now_terms AS (
+    SELECT p.charge_id, p.kind, p.period_first, p.period_last, sum(p.amount) AS amount,
+           bool_or(p.amount IS NULL) AS unknown, string_agg(p.explain, '; ' ORDER BY p.period_start) AS explain
+      FROM c, charge_periods(c.id, c.start_date, c.to_day) p
+     GROUP BY 1, 2, 3, 4),
+  lines AS (
+    -- what bills a charge's period: its charge lines, and the adjustments of earlier re-bills;
+    -- corrections made by hand are finance's and are left as they are
+    SELECT bl.charge_id, bl.period_start, bl.period_end, bl.amount, bl.bill_id, bl.line_type,
+           bb.voided_at IS NOT NULL AS void
+      FROM bill_line bl JOIN bill bb ON bb.id = bl.bill_id JOIN charge ch ON ch.id = bl.charge_id
+     WHERE bl.contract_id = rebill_lines.contract_id AND ch.basis <> 'metered'
+       AND (bl.line_type = 'charge' OR (bl.line_type = 'adjustment' AND bl.amendment_id IS NOT NULL))),
+  marker AS (
+    -- the bill run's mark: each charge is billed through the period of its last charge line
+    SELECT l.charge_id, max(l.period_start) AS last_start FROM lines l WHERE l.line_type = 'charge' GROUP BY 1),
+  buckets AS (
+    -- the periods of the terms now that the bill run counts as billed
+    SELECT n.charge_id, n.kind, n.period_first AS first_day, n.period_last AS last_day, n.amount AS now,
+           n.unknown, n.explain
+      FROM now_terms n JOIN marker m ON m.charge_id = n.charge_id
+     WHERE n.period_first <= m.last_start
+    UNION ALL
+    -- billed segments that no period of the terms covers any more (after a new end, after a split)
+    SELECT l.charge_id, ch.kind, l.period_start, l.period_end, 0.00, false, NULL
+      FROM lines l JOIN charge ch ON ch.id = l.charge_id
+     WHERE l.line_type = 'charge'
+       AND NOT EXISTS (SELECT FROM now_terms n WHERE n.charge_id = l.charge_id
+                          AND l.period_start BETWEEN n.period_first AND n.period_last)),
+  assigned AS (
+    -- each line in exactly one bucket: the last one of its charge that starts on or before it
+    SELECT l.*, (SELECT max(k.first_day) FROM buckets k
+                  WHERE k.charge_id = l.charge_id AND k.first_day <= l.period_start) AS bucket_first
+      FROM lines l)
+  SELECT k.charge_id, k.kind, k.first_day, k.last_day, k.now,
+         COALESCE(sum(a.amount) FILTER (WHERE NOT a.void), 0.00),
+         k.unknown, k.explain,
+         COALESCE(array_agg(DISTINCT a.bill_id) FILTER (WHERE a.line_type = 'charge' AND NOT a.void), '{}')
+    FROM buckets k
+    LEFT JOIN assigned a ON a.charge_id = k.charge_id AND a.bucket_first = k.first_day
+   GROUP BY k.charge_id, k.kind, k.first_day, k.last_day, k.now, k.unknown, k.explain
+  HAVING (k.last_day >= rebill_lines.from_date OR max(a.period_end) >= rebill_lines.from_date)
+     -- a period billed on a bill since voided is finance's to re-bill (bill.voided_at)
+     AND NOT COALESCE(bool_or(a.void AND a.line_type = 'charge'), false)
+   ORDER BY k.first_day, k.charge_id
+$fn$;
+COMMENT ON FUNCTION leasemgr.rebill_lines(bigint, date) IS
+  'What leasemgr.rebill compares, without writing: each period already billed that ends (now, or as billed) on or after from_date, with what the terms now come to (now, NULL parts making unknown true) and what stands billed (was: its charge lines and earlier re-bill adjustments, on bills not void), and the bills that charged it. Periods charged on a void bill are left to finance. Metered charges are left out.';
+
 CREATE FUNCTION leasemgr.rebill(contract_id bigint) RETURNS integer
   LANGUAGE plpgsql SECURITY INVOKER
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -951,8 +1050,8 @@ DECLARE
   r record;
   v_b record;
   v_from date;
-  v_to date;
   v_which text;
+  v_amendment bigint;
   v_day date := business_date();
   v_bill bigint;
   v_due date;
@@ -962,78 +1061,42 @@ DECLARE
   v_lines integer := 0;
   v_held integer := 0;
 BEGIN
+  -- What was billed is read after the wait for a bill run of the park: each statement of a
+  -- READ COMMITTED transaction sees what the run committed. A transaction-wide snapshot would not.
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = format('rebill must run at READ COMMITTED, not %s', upper(current_setting('transaction_isolation'))),
+      DETAIL = 'It waits for a bill run of the park in progress and must then see what that run billed.',
+      HINT = 'Run it in a READ COMMITTED transaction (the default).';
+  END IF;
   SELECT k.id, k.code, k.park_id INTO c FROM contract k WHERE k.id = rebill.contract_id;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'LM009',
       MESSAGE = format('contract %s does not exist', rebill.contract_id),
       HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
   END IF;
-  -- Bill runs and re-bills of the park take turns; what was billed is read after the wait.
+  -- Bill runs and re-bills of the park take turns.
   PERFORM pg_advisory_xact_lock(hashtext('leasemgr.bill_run'), (c.park_id % 2147483647)::integer);
-  SELECT k.id, k.code, k.park_id, k.state, k.start_date, upper(k.lease_range) - 1 AS last_day INTO c
-    FROM contract k WHERE k.id = rebill.contract_id;
+  SELECT k.id, k.code, k.park_id, k.state INTO c FROM contract k WHERE k.id = rebill.contract_id;
   IF c.state = 'amending' THEN
     RAISE EXCEPTION USING ERRCODE = 'LM002',
       MESSAGE = format('contract %s is frozen by an open amendment', c.code),
       DETAIL = 'Nothing is billed against terms that are about to change.',
       HINT = 'Decide the amendment first; the next bill run re-bills then.';
   END IF;
-  SELECT min(a.effective_from), string_agg(format('%s (%s)', a.id, a.reason), ', ' ORDER BY a.id)
-    INTO v_from, v_which
+  SELECT min(a.effective_from), max(a.id), string_agg(format('%s (%s)', a.id, a.reason), ', ' ORDER BY a.id)
+    INTO v_from, v_amendment, v_which
     FROM amendment a WHERE a.contract_id = c.id AND a.state = 'approved' AND a.rebilled_at IS NULL;
   IF v_from IS NULL THEN
     RETURN 0;
   END IF;
-  SELECT GREATEST(c.last_day, max(bl.period_end)) INTO v_to FROM bill_line bl WHERE bl.contract_id = c.id;
 
-  FOR r IN
-    WITH now_terms AS (
-      SELECT p.charge_id, p.kind, p.period_first, p.period_last, sum(p.amount) AS amount,
-             bool_or(p.amount IS NULL) AS unknown,
-             string_agg(p.explain, '; ' ORDER BY p.period_start) AS explain
-        FROM charge_periods(c.id, c.start_date, v_to) p
-       GROUP BY 1, 2, 3, 4),
-    marker AS (
-      -- the bill run's mark: each charge is billed through the period of its last charge line
-      SELECT bl.charge_id, max(bl.period_start) AS last_start FROM bill_line bl
-       WHERE bl.contract_id = c.id AND bl.line_type = 'charge' GROUP BY 1),
-    billed AS (
-      -- what stands billed for the charges: charge and adjustment lines of bills not void
-      SELECT bl.charge_id, bl.period_start, bl.period_end, bl.amount, bl.bill_id, bl.line_type
-        FROM bill_line bl JOIN bill bb ON bb.id = bl.bill_id JOIN charge ch ON ch.id = bl.charge_id
-       WHERE bl.contract_id = c.id AND bb.voided_at IS NULL AND bl.line_type IN ('charge', 'adjustment')
-         AND bl.trues_up IS NULL AND ch.basis <> 'metered'),
-    buckets AS (
-      -- the periods already billed that end (now, or as billed) on or after the first day changed
-      SELECT n.charge_id, n.kind, n.period_first AS first_day, n.period_last AS last_day, n.amount AS now,
-             n.unknown, n.explain
-        FROM now_terms n JOIN marker m ON m.charge_id = n.charge_id
-       WHERE n.period_first <= m.last_start
-         AND (n.period_last >= v_from
-              OR EXISTS (SELECT FROM billed b WHERE b.charge_id = n.charge_id AND b.period_end >= v_from
-                            AND b.period_start BETWEEN n.period_first AND n.period_last))
-      UNION ALL
-      -- billed days no period of the terms covers any more (after a new end, after a split)
-      SELECT b.charge_id, ch.kind, b.period_start, max(b.period_end), 0.00, false, NULL
-        FROM billed b JOIN charge ch ON ch.id = b.charge_id
-       WHERE b.period_end >= v_from
-         AND NOT EXISTS (SELECT FROM now_terms n WHERE n.charge_id = b.charge_id
-                            AND b.period_start BETWEEN n.period_first AND n.period_last)
-       GROUP BY b.charge_id, ch.kind, b.period_start)
-    SELECT k.*,
-           COALESCE((SELECT sum(b.amount) FROM billed b
-                      WHERE b.charge_id = k.charge_id AND b.period_start BETWEEN k.first_day AND k.last_day), 0.00) AS was,
-           ARRAY(SELECT DISTINCT b.bill_id FROM billed b
-                  WHERE b.charge_id = k.charge_id AND b.period_start BETWEEN k.first_day AND k.last_day
-                    AND b.line_type = 'charge' ORDER BY 1 DESC) AS bills
-      FROM buckets k ORDER BY k.first_day, k.charge_id
-  LOOP
+  FOR r IN SELECT * FROM rebill_lines(c.id, v_from) x WHERE x.unknown OR x.now <> x.was LOOP
     IF r.unknown THEN
       -- a CPI month or a turnover report still missing: this period waits for the next run
       v_held := v_held + 1;
       CONTINUE;
     END IF;
-    CONTINUE WHEN r.now = r.was;
     v_text := format('%s %s..%s re-billed after amendment %s: the terms now come to %s (%s); %s was billed; adjustment %s',
                      r.kind, r.first_day, r.last_day, v_which, money_text(r.now),
                      COALESCE(r.explain, 'no day of this charge any more'), money_text(r.was), money_text(r.now - r.was));
@@ -1043,13 +1106,14 @@ BEGIN
     -- one new bill of this re-bill.
     IF v_left < 0 THEN
       FOR v_b IN SELECT bb.id, bb.amount - bb.paid AS open FROM bill bb
-                WHERE bb.id = ANY (r.bills) AND bb.voided_at IS NULL AND bb.amount > bb.paid ORDER BY bb.id DESC LOOP
+                  WHERE bb.id = ANY (r.bills) AND bb.voided_at IS NULL AND bb.amount > bb.paid ORDER BY bb.id DESC LOOP
         v_put := LEAST(v_b.open, -v_left);
-        INSERT INTO bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain, line_type)
+        INSERT INTO bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain,
+                               line_type, amendment_id)
         VALUES (c.park_id, v_b.id, c.id, r.charge_id, r.kind, r.first_day, r.last_day, -v_put,
                 CASE WHEN v_put = -v_left AND v_left = r.now - r.was THEN v_text
                      ELSE v_text || format('; %s of it on this bill', money_text(-v_put)) END,
-                'adjustment');
+                'adjustment', v_amendment);
         v_lines := v_lines + 1;
         v_left := v_left + v_put;
         EXIT WHEN v_left = 0;
@@ -1064,15 +1128,17 @@ BEGIN
         VALUES (c.park_id, c.id, date_trunc('month', v_day)::date, v_day, COALESCE(v_due, v_day), current_actor())
         RETURNING id INTO v_bill;
       END IF;
-      INSERT INTO bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain, line_type)
+      INSERT INTO bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain,
+                             line_type, amendment_id)
       VALUES (c.park_id, v_bill, c.id, r.charge_id, r.kind, r.first_day, r.last_day, v_left,
               CASE WHEN v_left = r.now - r.was THEN v_text ELSE v_text || format('; %s of it on this bill', money_text(v_left)) END,
-              'adjustment');
+              'adjustment', v_amendment);
       v_lines := v_lines + 1;
     END IF;
   END LOOP;
 
   IF v_held = 0 THEN
+    -- the amendments' trigger checks that nothing is left to re-bill before it lets this through
     UPDATE amendment SET rebilled_at = now()
      WHERE contract_id = c.id AND state = 'approved' AND rebilled_at IS NULL;
   ELSE
@@ -1159,12 +1225,12 @@ REVOKE ALL ON FUNCTION leasemgr.amendment_before_write(), leasemgr.amendment_aft
   leasemgr.amendment_amount(jsonb, text, integer, integer), leasemgr.amendment_list(jsonb, text, text[]),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
   leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint), leasemgr.charge_periods(bigint, date, date),
-  leasemgr.money_text(numeric) FROM PUBLIC;
+  leasemgr.money_text(numeric), leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_terms(bigint), leasemgr.contract_area_on(bigint, date),
   leasemgr.amendment_date(jsonb, text), leasemgr.amendment_amount(jsonb, text, integer, integer),
   leasemgr.amendment_list(jsonb, text, text[]), leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint),
   leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
-  leasemgr.charge_periods(bigint, date, date), leasemgr.money_text(numeric) TO leasemgr_reader;
+  leasemgr.charge_periods(bigint, date, date), leasemgr.money_text(numeric), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text), leasemgr.amendment_approve(bigint, text),
   leasemgr.amendment_apply(bigint, text), leasemgr.amendment_withdraw(bigint, text),
   leasemgr.split_charge(bigint, date, bigint) TO leasemgr_operator;

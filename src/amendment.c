@@ -43,14 +43,16 @@ amendment_approve(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
-				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				(errcode(ERRCODE_LM_INVALID_AMENDMENT),
 				 errmsg("amendment_approve needs an amendment id"),
+				 errdetail("amendment_id is NULL."),
 				 errhint("Pass the id leasemgr.amendment_open returned.")));
 	if (lm_amendment_applying != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				(errcode(ERRCODE_LM_INVALID_AMENDMENT),
 				 errmsg("an amendment is already being applied"),
-				 errdetail("amendment_approve cannot be called from inside another approval."),
+				 errdetail("amendment_approve was called while the amendment of contract " INT64_FORMAT " is applied, from inside that approval.",
+						   lm_amendment_applying),
 				 errhint("Approve amendments one at a time.")));
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);

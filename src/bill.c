@@ -230,6 +230,25 @@ bill_line_before_insert(PG_FUNCTION_ARGS)
 				 errhint("Let leasemgr.bill_run true up the estimate; add a plain adjustment line (trues_up NULL) for any other correction.")));
 	if (lm_row_null(&row, bill_att) || lm_row_null(&row, contract_att))
 		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL says no */
+	if (!lm_row_null(&row, lm_attnum(rel, "amendment_id")))
+	{
+		/* A re-bill line: only for an approved amendment of its contract being re-billed. */
+		Datum		ra[2] = {lm_row_datum(&row, lm_attnum(rel, "amendment_id")), lm_row_datum(&row, contract_att)};
+		Oid			rt[2] = {INT8OID, INT8OID};
+
+		lm_spi_connect(&spi);
+		if (SPI_execute_with_args("SELECT FROM leasemgr.amendment a WHERE a.id OPERATOR(pg_catalog.=) $1 "
+								  "AND a.contract_id OPERATOR(pg_catalog.=) $2 AND a.state OPERATOR(pg_catalog.=) 'approved' "
+								  "AND a.rebilled_at IS NULL", 2, rt, ra, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "amendment query failed");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_APPEND_ONLY),
+					 errmsg("re-bill lines are written by leasemgr.rebill"),
+					 errdetail("Amendment %s is not an approved amendment of contract %s waiting to be re-billed.",
+							   lm_row_text(&row, lm_attnum(rel, "amendment_id")), lm_row_text(&row, contract_att)),
+					 errhint("Leave amendment_id empty on a correction of your own; leasemgr.rebill re-bills amendments.")));
+	}
 
 	args[0] = lm_row_datum(&row, bill_att);
 	args[1] = lm_row_datum(&row, contract_att);

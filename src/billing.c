@@ -1150,7 +1150,7 @@ rent_in_force(PG_FUNCTION_ARGS)
 		unit_plan = lm_keep_plan("SELECT cu.unit_id, COALESCE((SELECT h.area_before FROM leasemgr.unit_area_change h "
 								 "  WHERE h.contract_id OPERATOR(pg_catalog.=) cu.contract_id "
 								 "    AND h.unit_id OPERATOR(pg_catalog.=) cu.unit_id "
-								 "    AND h.effective_from OPERATOR(pg_catalog.>) $2 "
+								 "    AND h.effective_from OPERATOR(pg_catalog.>) $2 AND h.superseded_by IS NULL "
 								 "  ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2) "
 								 "FROM leasemgr.contract_unit cu "
 								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 2, argtypes);

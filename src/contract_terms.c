@@ -139,6 +139,7 @@ enum
 	T_BASIS, T_KIND, T_RATE, T_BREAKPOINT, T_VALID_FROM, T_VALID_TO, T_CYCLE, T_ESCALATION,
 	T_ANCHOR, T_CPI_SERIES, T_CPI_BASE, T_CPI_LAG, T_BILLED,
 	T_TIERS, T_TIER_RATES, T_TOU_REGISTERS, T_TOU_RATES,
+	T_AREA, T_CONTINUES, T_AMENDMENT,
 	/* free_rent_period */
 	T_DAYS,
 	/* turnover_report */
@@ -150,6 +151,7 @@ static const char *const term_colnames[T__COUNT] = {
 	"basis", "kind", "rate", "breakpoint", "valid_from", "valid_to", "cycle_months", "escalation",
 	"escalation_anchor", "cpi_series", "cpi_base_month", "cpi_lag_months", "billed",
 	"tiers", "tier_rates", "tou_registers", "tou_rates",
+	"area_m2", "continues_charge_id", "amendment_id",
 	"days", "month"
 };
 
@@ -173,7 +175,7 @@ term_cache(FunctionCallInfo fcinfo, Relation rel)
 	if (!fresh)
 		return cache;
 	if (strcmp(name, "charge") == 0)
-		cache->table = TT_CHARGE, first = T_BASIS, last = T_TOU_RATES;
+		cache->table = TT_CHARGE, first = T_BASIS, last = T_AMENDMENT;
 	else if (strcmp(name, "free_rent_period") == 0)
 		cache->table = TT_FREE_RENT, first = last = T_DAYS;
 	else if (strcmp(name, "turnover_report") == 0)
@@ -313,6 +315,33 @@ check_metered_prices(const LmRow *new, const int *att)
 }
 
 /* Defaults and checks of a charge row; the table's CHECK constraints back them up. */
+/*
+ * area_m2, continues_charge_id and amendment_id record what an approved amendment did to a
+ * charge: only its application writes them (in draft too), so no continuation is forged.
+ */
+static void
+check_amendment_columns(const LmRow *old, const LmRow *new, const int *att, const LmContractFacts *f,
+						Datum contract_id)
+{
+	static const int cols[] = {T_AREA, T_CONTINUES, T_AMENDMENT};
+	int			i;
+
+	if (lm_amendment_applying == DatumGetInt64(contract_id))
+		return;
+	for (i = 0; i < (int) lengthof(cols); i++)
+	{
+		int			attnum = att[cols[i]];
+
+		if (old == NULL ? !lm_row_null(new, attnum) : lm_row_changed(old, new, attnum))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_TERMS_LOCKED),
+					 errmsg("charge.%s of contract %s is written by amendments only", term_colnames[cols[i]], f->code),
+					 errdetail("It records what an approved amendment did to the charge (a pinned area, a continuation); it was %s and would be %s.",
+							   old == NULL ? "empty" : lm_row_text(old, attnum), lm_row_text(new, attnum)),
+					 errhint("Leave it empty; change a live contract through leasemgr.amendment_open.")));
+	}
+}
+
 static void
 check_charge(LmRow *new, const int *att, const LmContractFacts *f, LmEdits *edits)
 {
@@ -545,7 +574,10 @@ contract_term_before_write(PG_FUNCTION_ARGS)
 									  psprintf("%s a %s", is_insert ? "add" : "change",
 											   table_term(cache->table)));
 			if (cache->table == TT_CHARGE)
+			{
+				check_amendment_columns(is_insert ? NULL : &old, &new, att, &f, contract_id);
 				check_charge(&new, att, &f, &edits);
+			}
 			else if (!lm_row_null(&new, att[T_DAYS]))
 			{
 				RangeType  *days = DatumGetRangeTypeP(lm_row_datum(&new, att[T_DAYS]));

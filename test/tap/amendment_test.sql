@@ -4,7 +4,7 @@
 -- difference, worked by hand below. No path around: direct writes meet the term lock and
 -- the state machine. Bad changes are refused (LM020) and open nothing.
 BEGIN;
-SELECT plan(84);
+SELECT plan(97);
 
 -- A lease of one 100 m2 unit at 80.0000 CNY/m2/month billed monthly in advance
 -- (8,000.00 a month), active, in its own park so each bill run sees only it.
@@ -215,8 +215,8 @@ SELECT results_eq(format('SELECT field, from_date, before, after FROM leasemgr.a
 SELECT pg_temp.as('bob');
 SELECT leasemgr.amendment_approve(:aa);
 SELECT results_eq(format('SELECT valid_from, valid_to, area_m2, continues_charge_id IS NOT NULL FROM leasemgr.charge WHERE contract_id = %s ORDER BY id', :a),
-  $$VALUES ('2025-01-01'::date, '2025-05-15'::date, 100.00, false), ('2025-05-16', '2099-12-31', NULL::numeric, true)$$,
-  'the rent is cut at 2025-05-16: the days before keep 100 m2, the continuation follows the new area');
+  $$VALUES ('2025-01-01'::date, '2025-05-15'::date, 100.00, false), ('2025-05-16', '2099-12-31', 60.00, true)$$,
+  'the rent is cut at 2025-05-16: the days before keep 100 m2, the continuation is charged on 60 m2');
 SELECT leasemgr.bill_run('2025-06-01', pg_temp.park_of(:a));
 -- Re-billed: May at 100 m2 is now 05-01..05-15 only: 100 x 80 x 15/31 = 3,870.97 (120,000/31 =
 -- 3,870.967...), billed 8,000.00: -4,129.03. June at 100 m2 is no longer charged: -8,000.00.
@@ -338,6 +338,103 @@ SELECT is((th.error_of(format('UPDATE leasemgr.contract_version SET terms = %L W
   'LM010', 'versions are never rewritten');
 SELECT is((th.error_of(format('SELECT leasemgr.amendment_approve(%s)', :cyb))).code, 'LM005', 'a decided amendment is not approved again');
 SELECT is((th.error_of(format('SELECT leasemgr.amendment_withdraw(%s)', :cyb))).code, 'LM005', 'nor withdrawn');
+
+-- ---- re-billing leaves finance's own corrections and void bills alone ---------------------------
+
+SELECT pg_temp.lease('AM', '2025-01-01', '2099-12-31') AS m \gset
+SELECT leasemgr.bill_run('2025-05-01', pg_temp.park_of(:m));
+SELECT leasemgr.bill_run('2025-06-01', pg_temp.park_of(:m));
+-- a goodwill credit of 1,000.00 on April, by hand; June's bill voided ("waived")
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain, line_type)
+SELECT b.park_id, b.id, b.contract_id, (SELECT id FROM leasemgr.charge WHERE contract_id = :m), 'rent', '2025-04-01', '2025-04-30',
+       -1000.00, 'goodwill: lift out of service 10 days', 'adjustment'
+  FROM leasemgr.bill b WHERE b.contract_id = :m AND b.period = date_trunc('month', leasemgr.business_date());
+UPDATE leasemgr.bill SET voided_at = now(), void_reason = 'waived by the park manager'
+ WHERE contract_id = :m AND id = (SELECT max(id) FROM leasemgr.bill WHERE contract_id = :m);
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:m, '{"free_rent": [{"from": "2025-04-16", "to": "2025-06-15"}]}', 'SA-11') AS ma \gset
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:ma);
+SELECT pg_temp.as('th.finance');
+-- April now 100 x 80 x 15/30 = 4,000.00: -4,000.00 (the goodwill -1,000.00 stays as it was);
+-- May free: -8,000.00; June, billed on a void bill, is left to finance.
+SELECT is(leasemgr.rebill(:m), 2, 'two lines: April and May');
+SELECT results_eq(format('SELECT period_start, amount FROM leasemgr.bill_line WHERE contract_id = %s AND amendment_id IS NOT NULL ORDER BY id', :m),
+  $$VALUES ('2025-04-01'::date, -4000.00), ('2025-05-01', -8000.00)$$,
+  'a correction made by hand is not undone, and a period on a void bill is not charged again');
+SELECT is((th.error_of(format($$INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, charge_id, kind, period_start, period_end, amount, explain, line_type, amendment_id)
+                               SELECT park_id, id, contract_id, (SELECT id FROM leasemgr.charge WHERE contract_id = %s), 'rent', '2025-01-01', '2025-01-31', -1, 'x', 'adjustment', %s
+                                 FROM leasemgr.bill WHERE contract_id = %s LIMIT 1$$, :m, :ma, :m))).code,
+  'LM010', 're-bill lines are written by rebill only');
+
+-- ---- areas of two units from two days; a change that overrides a later one -----------------------
+
+SELECT th.park('A2') AS p2 \gset
+SELECT th.unit(:p2, 'A2-1', 100) AS u1 \gset
+SELECT th.unit(:p2, 'A2-2', 50) AS u2 \gset
+SELECT th.draft(:p2, 'A2', ARRAY[:u1, :u2]::bigint[], '2025-01-01', '2099-12-31') AS t \gset
+SELECT th.walk(:t, 'active');
+SELECT leasemgr.bill_run('2025-06-01', :p2);
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:t, format('{"unit_areas": [{"unit_id": %s, "billable_area_m2": 60, "from": "2025-09-01"}]}', :u1)::jsonb, 'SA-12') AS ta \gset
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:ta);
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:t, format('{"unit_areas": [{"unit_id": %s, "billable_area_m2": 40, "from": "2025-03-01"}]}', :u2)::jsonb, 'SA-13') AS tb \gset
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:tb);
+SELECT results_eq(format('SELECT valid_from, valid_to, area_m2 FROM leasemgr.charge WHERE contract_id = %s ORDER BY valid_from', :t),
+  $$VALUES ('2025-01-01'::date, '2025-02-28'::date, 150.00), ('2025-03-01', '2025-08-31', 140.00), ('2025-09-01', '2099-12-31', 100.00)$$,
+  'each part of the rent is charged on the area of its days: 150, then 140 m2, then 100 m2 (the earlier change does not undo the later)');
+SELECT leasemgr.bill_run('2025-06-01', :p2);
+-- January, February 150 x 80 = 12,000.00; March..June 140 x 80 = 11,200.00: 24,000 + 44,800 = 68,800.00
+SELECT is(pg_temp.billed(:t), 68800.00, 'January..June: 2 x 12,000.00 + 4 x 11,200.00 = 68,800.00');
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:t, format('{"unit_areas": [{"unit_id": %s, "billable_area_m2": 30, "from": "2025-07-01"}]}', :u1)::jsonb, 'SA-14') AS tc \gset
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:tc);
+SELECT results_eq(format($$SELECT leasemgr.contract_area_on(%s, d) FROM unnest('{2025-06-30,2025-07-01,2025-10-01}'::date[]) d$$, :t),
+  $$VALUES (140.00), (70.00), (70.00)$$,
+  'a change from an earlier day overrides the later one: 100 m2 until June, 30 from July (with the other unit''s 40)');
+SELECT is((SELECT superseded_by FROM leasemgr.unit_area_change WHERE amendment_id = :ta), :tc::bigint, 'the overridden change says so');
+
+-- ---- an escalating rent cut from a day: the new rate is the one in force ----------------------------
+
+SELECT th.park('AX') AS px \gset
+SELECT th.draft(:px, 'AX', ARRAY[th.unit(:px, 'AX-1', 100)], '2025-01-01', '2099-12-31') AS x \gset
+UPDATE leasemgr.charge SET escalation = 'pct', escalate_every_months = 12, escalation_pct = 5 WHERE contract_id = :x;
+SELECT th.walk(:x, 'active');
+SELECT id AS x_charge FROM leasemgr.charge WHERE contract_id = :x \gset
+SELECT leasemgr.bill_run('2026-03-01', :px);
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:x, format('{"charge_rates": [{"charge_id": %s, "rate": 70, "from": "2026-02-01"}]}', :x_charge)::jsonb, 'SA-15') AS xa \gset
+SELECT is((SELECT before FROM leasemgr.amendment_diff(:xa)), '80.0000 (84.0000 in force after 1 escalation steps)',
+  'the diff shows the rate in force that day, escalation included');
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:xa);
+SELECT is((SELECT escalation_anchor FROM leasemgr.charge WHERE continues_charge_id = :x_charge), '2026-01-01'::date,
+  'the continuation''s steps count from the last step before the change: the same anniversaries');
+SELECT leasemgr.bill_run('2026-03-01', :px);
+-- February and March at 84 (80 x 1.05) are credited, 2 x -8,400.00, and billed at 70: 2 x 7,000.00
+SELECT is((SELECT sum(amount) FROM pg_temp.adjustments(:x)), -16800.00, 'the months at 84 are credited: 2 x -8,400.00');
+SELECT results_eq(format($$SELECT amount FROM leasemgr.compute_charges(%s, '2026-02-01', '2027-01-31') c
+                          JOIN leasemgr.charge ch ON ch.id = c.charge_id WHERE ch.continues_charge_id = %s AND c.period_start IN ('2026-02-01', '2027-01-01')
+                          ORDER BY c.period_start$$, :x, :x_charge),
+  $$VALUES (7000.00), (7350.00)$$, 'billed at 70 from February, then 70 x 1.05 = 73.50 on the next anniversary: 7,350.00');
+
+-- ---- marks and links only the approval and rebill write ---------------------------------------------
+
+SELECT pg_temp.lease('AZ', '2025-01-01', '2099-12-31') AS z \gset
+SELECT leasemgr.bill_run('2025-03-01', pg_temp.park_of(:z));
+SELECT pg_temp.as('alice');
+SELECT leasemgr.amendment_open(:z, '{"free_rent": [{"from": "2025-03-01", "to": "2025-03-31"}]}', 'SA-16') AS za \gset
+SELECT pg_temp.as('bob');
+SELECT leasemgr.amendment_approve(:za);
+SELECT is((th.error_of(format('UPDATE leasemgr.amendment SET rebilled_at = now() WHERE id = %s', :za))).code, 'LM002',
+  'an amendment cannot be marked re-billed while its adjustments are still to issue');
+SELECT is((th.error_of(format('UPDATE leasemgr.charge SET continues_charge_id = %s WHERE contract_id = %s',
+                              :x_charge, th.draft(pg_temp.park_of(:z), 'AZ-D', ARRAY[th.unit(pg_temp.park_of(:z), 'AZ-D1')], '2025-01-01', '2025-12-31')))).code,
+  'LM004', 'a continuation cannot be forged, not even on a draft');
 
 SELECT * FROM finish();
 ROLLBACK;
