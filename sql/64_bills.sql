@@ -95,6 +95,13 @@ COMMENT ON COLUMN leasemgr.bill_line.amendment_id IS 'On an adjustment written b
 COMMENT ON INDEX leasemgr.bill_line_true_up_once IS 'An estimated line is trued up once.';
 COMMENT ON INDEX leasemgr.bill_line_share_once IS 'A share of a shared cost is billed once.';
 
+-- Amounts in words, as the explanations of lines written in SQL (re-bills, late fees) show them.
+CREATE FUNCTION leasemgr.money_text(amount numeric) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$ SELECT to_char(amount, 'FM999,999,999,999,990.00') $fn$;
+COMMENT ON FUNCTION leasemgr.money_text(numeric) IS 'An amount in cents as the bill explanations write it: 12,000.00.';
+
 -- bill.amount is the sum of the lines, for every writer: after lines are inserted, the bills
 -- they belong to are brought to their totals (bill_run inserts bills with the right total
 -- already, and the trigger does nothing on its path).
@@ -171,6 +178,7 @@ REVOKE ALL ON FUNCTION leasemgr.bill_line_totals(), leasemgr.ledger_guard(), lea
   leasemgr.bill_line_before_insert(),
   leasemgr.bill_run(date, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.bill_run(date, bigint) TO leasemgr_finance;
+GRANT EXECUTE ON FUNCTION leasemgr.money_text(numeric) TO leasemgr_reader;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.bill', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.bill_id_seq', '');

@@ -191,6 +191,31 @@ BEGIN
   SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
   step := 'overdue alerts'; done := v_n; RETURN NEXT;
 
+  -- Late fees: an unpaid bill past its due day carries what leasemgr.late_fee says has accrued
+  -- through yesterday, as late_fee lines: what is new since the last posting is posted. Not
+  -- while an amendment freezes the contract (no fee accrues then either).
+  WITH due AS (
+    SELECT b.id, b.park_id, b.contract_id, b.due_on,
+           leasemgr.late_fee(b.id, v_day) AS fee,
+           COALESCE((SELECT pg_catalog.sum(l.amount) FROM leasemgr.bill_line l
+                      WHERE l.bill_id OPERATOR(pg_catalog.=) b.id AND l.line_type OPERATOR(pg_catalog.=) 'late_fee'), 0.00) AS posted
+      FROM leasemgr.bill b JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) b.contract_id
+     WHERE b.voided_at IS NULL AND b.paid OPERATOR(pg_catalog.<) b.amount AND b.due_on OPERATOR(pg_catalog.<) v_day
+       AND k.state OPERATOR(pg_catalog.<>) 'amending'
+  ), ins AS (
+    INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+    SELECT d.park_id, d.id, d.contract_id, 'late_fee', d.due_on, v_day OPERATOR(pg_catalog.-) 1,
+           d.fee OPERATOR(pg_catalog.-) d.posted,
+           pg_catalog.format('late fee on the unpaid principal through %s (due %s; leasemgr.late_fee): %s accrued in all, %s posted before, %s now',
+                             v_day OPERATOR(pg_catalog.-) 1, d.due_on, leasemgr.money_text(d.fee), leasemgr.money_text(d.posted),
+                             leasemgr.money_text(d.fee OPERATOR(pg_catalog.-) d.posted)),
+           'late_fee'
+      FROM due d WHERE d.fee OPERATOR(pg_catalog.>) d.posted
+     ORDER BY d.id
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  step := 'late fees posted'; done := v_n; RETURN NEXT;
+
   -- Credit warnings: raised by the drift rule, then an alert for each open one.
   step := 'credit warnings raised'; done := leasemgr.refresh_credit_warnings(v_day); RETURN NEXT;
   WITH ins AS (
@@ -212,7 +237,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.run_daily(date) IS
-  'The daily job body (pg_cron runs it; tests call it): activates signed leases whose start has come, expires active ones whose end has passed, raises expiry alerts at 90, 60 and 30 days, renewal suggestions at 90 days, overdue alerts and credit warnings with their alerts, each once however often it runs. as_of: today (default) or a past day to catch up. Returns what each step did.';
+  'The daily job body (pg_cron runs it; tests call it): activates signed leases whose start has come, expires active ones whose end has passed, raises expiry alerts at 90, 60 and 30 days, renewal suggestions at 90 days, overdue alerts, posts the late fees accrued since the last posting as late_fee lines, and raises credit warnings with their alerts, each once however often it runs. as_of: today (default) or a past day to catch up. Returns what each step did.';
 
 -- ---- pg_cron: registering the jobs ------------------------------------------------------------
 

@@ -973,12 +973,6 @@ CREATE FUNCTION leasemgr.charge_periods(contract_id bigint, from_date date, to_d
 COMMENT ON FUNCTION leasemgr.charge_periods(bigint, date, date) IS
   'The lines of leasemgr.compute_charges with the billing period each belongs to (period_first..period_last), for the charges that do not depend on readings (metered charges are left out). leasemgr.rebill compares them with what was billed.';
 
-CREATE FUNCTION leasemgr.money_text(amount numeric) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  SET search_path = pg_catalog, leasemgr, pg_temp
-AS $fn$ SELECT to_char(amount, 'FM999,999,999,999,990.00') $fn$;
-COMMENT ON FUNCTION leasemgr.money_text(numeric) IS 'An amount in cents as the bill explanations write it: 12,000.00.';
-
 -- What re-billing a contract would issue: every period already billed that ends (now, or as
 -- billed) on or after from_date, with what the terms now come to and what stands billed.
 CREATE FUNCTION leasemgr.rebill_lines(contract_id bigint, from_date date)
@@ -1225,12 +1219,12 @@ REVOKE ALL ON FUNCTION leasemgr.amendment_before_write(), leasemgr.amendment_aft
   leasemgr.amendment_amount(jsonb, text, integer, integer), leasemgr.amendment_list(jsonb, text, text[]),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
   leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint), leasemgr.charge_periods(bigint, date, date),
-  leasemgr.money_text(numeric), leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
+  leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_terms(bigint), leasemgr.contract_area_on(bigint, date),
   leasemgr.amendment_date(jsonb, text), leasemgr.amendment_amount(jsonb, text, integer, integer),
   leasemgr.amendment_list(jsonb, text, text[]), leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint),
   leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
-  leasemgr.charge_periods(bigint, date, date), leasemgr.money_text(numeric), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
+  leasemgr.charge_periods(bigint, date, date), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text), leasemgr.amendment_approve(bigint, text),
   leasemgr.amendment_apply(bigint, text), leasemgr.amendment_withdraw(bigint, text),
   leasemgr.split_charge(bigint, date, bigint) TO leasemgr_operator;

@@ -76,11 +76,8 @@ CREATE TABLE leasemgr.deposit_refund (
   state           text NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'confirmed', 'released', 'cancelled', 'locked')),
   requested_by    text NOT NULL,
   requested_at    timestamptz NOT NULL,
-  code_salt       text NOT NULL,
-  code_hash       text NOT NULL CHECK (code_hash ~ '^[0-9a-f]{64}$'),
-  code_sms        text NOT NULL,
+  code_sms        text,
   code_expires_at timestamptz NOT NULL,
-  code_attempt    text,
   failed_attempts integer NOT NULL DEFAULT 0 CHECK (failed_attempts BETWEEN 0 AND 5),
   confirmed_by    text,
   confirmed_at    timestamptz,
@@ -89,8 +86,8 @@ CREATE TABLE leasemgr.deposit_refund (
   cancelled_by    text,
   cancelled_at    timestamptz,
   note            text,
-  CONSTRAINT deposit_refund_code_never_kept CHECK (code_attempt IS NULL),
-  CONSTRAINT deposit_refund_confirmed CHECK ((state IN ('confirmed', 'released')) = (confirmed_at IS NOT NULL)),
+  CONSTRAINT deposit_refund_confirmed CHECK ((state NOT IN ('confirmed', 'released') OR confirmed_at IS NOT NULL)
+                                            AND (confirmed_at IS NULL OR state IN ('confirmed', 'released', 'cancelled'))),
   CONSTRAINT deposit_refund_released CHECK ((state = 'released') = (released_at IS NOT NULL)),
   CONSTRAINT deposit_refund_key UNIQUE (id, park_id),
   CONSTRAINT deposit_refund_contract_fk FOREIGN KEY (contract_id, park_id) REFERENCES leasemgr.contract (id, park_id)
@@ -98,29 +95,63 @@ CREATE TABLE leasemgr.deposit_refund (
 -- One refund in progress per contract.
 CREATE UNIQUE INDEX deposit_refund_one_pending ON leasemgr.deposit_refund (contract_id) WHERE state IN ('requested', 'confirmed');
 COMMENT ON TABLE leasemgr.deposit_refund IS
-  'A deposit refund (押金退还) in two independent steps: finance requests it (a one-time code goes to the tenant by SMS), the code is entered (deposit_refund_confirm), and a second finance person releases it (deposit_refund_release), which writes the refunded movement. Five wrong codes lock it; the code expires after 24 hours.';
+  'A deposit refund (押金退还) in two independent steps: finance requests it (a one-time code goes to the tenant by SMS), the code is entered (deposit_refund_confirm) and checked once that transaction has committed, and a second finance person releases it (deposit_refund_release), which writes the refunded movement. Five wrong codes lock it; the code expires after 24 hours.';
 COMMENT ON INDEX leasemgr.deposit_refund_one_pending IS 'At most one refund in progress (requested or confirmed) per contract.';
 COMMENT ON COLUMN leasemgr.deposit_refund.id IS 'Refund identifier.';
 COMMENT ON COLUMN leasemgr.deposit_refund.park_id IS 'The park.';
 COMMENT ON COLUMN leasemgr.deposit_refund.contract_id IS 'The contract whose deposit is refunded.';
-COMMENT ON COLUMN leasemgr.deposit_refund.amount IS 'CNY to pay back, > 0, at most the balance not already being refunded.';
+COMMENT ON COLUMN leasemgr.deposit_refund.amount IS 'CNY to pay back, > 0 with at most 2 decimals, at most the deposit held.';
 COMMENT ON COLUMN leasemgr.deposit_refund.payee_account IS 'Where the money goes (bank, branch, account number, holder), as given by the tenant.';
-COMMENT ON COLUMN leasemgr.deposit_refund.state IS 'requested (code sent), confirmed (the code was entered), released (paid back; a refunded movement exists), cancelled, or locked (five wrong codes).';
+COMMENT ON COLUMN leasemgr.deposit_refund.state IS 'requested (code sent), confirmed (the right code was entered), released (paid back; a refunded movement exists), cancelled, or locked (five wrong codes).';
 COMMENT ON COLUMN leasemgr.deposit_refund.requested_by IS 'Stamped: the finance person who requested it. The releaser must be someone else.';
 COMMENT ON COLUMN leasemgr.deposit_refund.requested_at IS 'Stamped: when.';
-COMMENT ON COLUMN leasemgr.deposit_refund.code_salt IS 'Random salt of the code''s hash.';
-COMMENT ON COLUMN leasemgr.deposit_refund.code_hash IS 'SHA-256 (hex) of salt, '':'' and the 6-digit code. The code itself is never stored.';
-COMMENT ON COLUMN leasemgr.deposit_refund.code_sms IS 'The code encrypted to the SMS gateway''s public key (OpenPGP, armored), as the SMS event carries it. Unreadable without the gateway''s private key.';
-COMMENT ON COLUMN leasemgr.deposit_refund.code_expires_at IS 'The code is refused after this (24 hours after the request).';
-COMMENT ON COLUMN leasemgr.deposit_refund.code_attempt IS 'Write-only: UPDATE ... SET code_attempt = ''123456'' enters a code; the trigger checks it and clears it, so it is always NULL at rest.';
-COMMENT ON COLUMN leasemgr.deposit_refund.failed_attempts IS 'Wrong codes entered; the fifth locks the refund.';
+COMMENT ON COLUMN leasemgr.deposit_refund.code_sms IS 'The code encrypted to the SMS gateway''s public key (OpenPGP, armored), as the SMS event carries it. Unreadable without the gateway''s private key. The code''s hash is kept apart, where no role can read it.';
+COMMENT ON COLUMN leasemgr.deposit_refund.code_expires_at IS 'No code is taken after this (24 hours after the request).';
+COMMENT ON COLUMN leasemgr.deposit_refund.failed_attempts IS 'Wrong codes entered and checked; the fifth locks the refund.';
 COMMENT ON COLUMN leasemgr.deposit_refund.confirmed_by IS 'Stamped: who entered the right code.';
-COMMENT ON COLUMN leasemgr.deposit_refund.confirmed_at IS 'Stamped: when.';
+COMMENT ON COLUMN leasemgr.deposit_refund.confirmed_at IS 'Stamped: when it was entered.';
 COMMENT ON COLUMN leasemgr.deposit_refund.released_by IS 'Stamped: the second finance person who released it.';
 COMMENT ON COLUMN leasemgr.deposit_refund.released_at IS 'Stamped: when.';
 COMMENT ON COLUMN leasemgr.deposit_refund.cancelled_by IS 'Stamped: who cancelled it.';
 COMMENT ON COLUMN leasemgr.deposit_refund.cancelled_at IS 'Stamped: when.';
 COMMENT ON COLUMN leasemgr.deposit_refund.note IS 'Free text.';
+
+-- The code's hash and the codes entered: readable by no role (row-level security on, no
+-- policy, no grant); written and read by the SECURITY DEFINER functions below. A 6-digit code
+-- falls to a search of its million values, so its hash must not be readable: not here, not in
+-- the audit log (these two tables are not audited).
+CREATE TABLE leasemgr.deposit_refund_code (
+  refund_id   bigint PRIMARY KEY,
+  code_salt   text NOT NULL,
+  code_hash   text NOT NULL CHECK (code_hash ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE leasemgr.deposit_refund_code IS
+  'The one-time code of each deposit refund, as the SHA-256 of a random salt, '':'' and the code. No role reads it (the functions that check codes do); not in the audit log.';
+COMMENT ON COLUMN leasemgr.deposit_refund_code.refund_id IS 'The refund.';
+COMMENT ON COLUMN leasemgr.deposit_refund_code.code_salt IS 'Random salt (16 bytes, hex).';
+COMMENT ON COLUMN leasemgr.deposit_refund_code.code_hash IS 'SHA-256 (hex) of salt, '':'' and the code.';
+
+CREATE TABLE leasemgr.deposit_refund_attempt (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  refund_id    bigint NOT NULL,
+  attempt_hash text NOT NULL CHECK (attempt_hash ~ '^[0-9a-f]{64}$'),
+  xact         xid8 NOT NULL,
+  made_by      text NOT NULL,
+  made_at      timestamptz NOT NULL,
+  outcome      text CHECK (outcome IN ('right', 'wrong'))
+);
+-- One code waits to be checked at a time: the next is taken once this one was checked, and
+-- it is checked only in a later transaction than the one that entered it.
+CREATE UNIQUE INDEX deposit_refund_attempt_one_waiting ON leasemgr.deposit_refund_attempt (refund_id) WHERE outcome IS NULL;
+COMMENT ON TABLE leasemgr.deposit_refund_attempt IS
+  'Codes entered for deposit refunds, as salted hashes, and how each turned out. A code is checked only by a transaction after the one that entered it, so a caller who rolls back learns nothing and a wrong code always counts. No role reads it; not in the audit log.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.id IS 'Attempt identifier.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.refund_id IS 'The refund.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.attempt_hash IS 'SHA-256 (hex) of the refund''s salt, '':'' and the code entered.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.xact IS 'The transaction that entered it: it is checked only by another.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.made_by IS 'Who entered it.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.made_at IS 'When.';
+COMMENT ON COLUMN leasemgr.deposit_refund_attempt.outcome IS 'right or wrong once checked; NULL while it waits.';
 
 -- ---- the balance ---------------------------------------------------------------------------
 
@@ -158,7 +189,15 @@ BEGIN
   IF owner_copy(TG_RELID) THEN
     RETURN NEW;  -- a restore: as dumped
   END IF;
-  -- One writer per contract's deposit at a time: the balance read below is the one written to.
+  -- One writer per contract's deposit at a time: the balance read below is the one written to,
+  -- which a transaction-wide snapshot (REPEATABLE READ) would not see.
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'deposits move at READ COMMITTED',
+      DETAIL = format('This transaction is %s: it would not see another writer''s movement and could take the balance below zero.',
+                      upper(current_setting('transaction_isolation'))),
+      HINT = 'Run it in a READ COMMITTED transaction (the default).';
+  END IF;
   PERFORM pg_advisory_xact_lock(hashtext('leasemgr.deposit'), hashint8(NEW.contract_id));
   SELECT k.id, k.code, k.park_id, k.state, k.renews_contract_id INTO c FROM contract k WHERE k.id = NEW.contract_id;
   IF NOT FOUND THEN
@@ -185,6 +224,18 @@ BEGIN
         DETAIL = format('Refund %s is %s.', NEW.refund_id, COALESCE(v_refund.state, 'missing')),
         HINT = 'Request it (leasemgr.deposit_refund_request), confirm the code, and let a second person release it.';
     END IF;
+  ELSIF NEW.kind = 'deducted' AND NEW.reason IN ('unpaid_rent', 'utilities')
+        AND NOT EXISTS (SELECT FROM payment p WHERE p.id = NEW.payment_id AND p.contract_id = NEW.contract_id
+                           AND p.channel = 'deposit_offset' AND p.amount = NEW.amount) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM021',
+      MESSAGE = format('a deduction from the deposit of contract %s for %s pays the bills with it', c.code, replace(NEW.reason, '_', ' ')),
+      DETAIL = format('payment_id %s is not a deposit_offset payment of %s CNY for this contract.',
+                      COALESCE(NEW.payment_id::text, 'is empty:'), money_text(NEW.amount)),
+      HINT = 'Use leasemgr.deposit_deduct(contract_id, amount, reason, note): it records both.';
+  ELSIF NEW.payment_id IS NOT NULL AND NEW.reason NOT IN ('unpaid_rent', 'utilities') THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM021',
+      MESSAGE = format('only a deduction for unpaid rent or utilities pays bills from the deposit of contract %s', c.code),
+      HINT = 'Leave payment_id empty.';
   ELSIF NEW.kind IN ('carried_in', 'carried_out') AND NOT EXISTS (
           SELECT FROM contract o WHERE o.id = NEW.related_contract_id AND o.park_id = c.park_id
              AND (o.renews_contract_id = c.id OR c.renews_contract_id = o.id)) THEN
@@ -215,27 +266,44 @@ CREATE TRIGGER ledger_guard BEFORE UPDATE OR DELETE ON leasemgr.deposit_txn
 CREATE TRIGGER ledger_guard_truncate BEFORE TRUNCATE ON leasemgr.deposit_txn
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.ledger_guard();
 
--- A deposit_offset payment is money taken from the deposit: it exists only with its deduction.
-CREATE FUNCTION leasemgr.deposit_offset_check() RETURNS trigger
+-- A deposit_offset payment is money taken from the deposit: it exists only with its deduction
+-- of the same amount, checked at commit (the deduction names the payment, so it comes after
+-- it). A carry-over out of a lease exists only with its carry-over into the renewal. The WHEN
+-- clauses are evaluated as the rows are written: a restore (the owner's COPY) is not checked,
+-- its rows come in any order.
+CREATE FUNCTION leasemgr.deposit_pairs_check() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 BEGIN
-  IF NEW.channel = 'deposit_offset' AND NOT owner_copy(TG_RELID)
-     AND NOT EXISTS (SELECT FROM deposit_txn t WHERE t.payment_id = NEW.id) THEN
+  IF TG_TABLE_NAME = 'payment' THEN
+    IF NOT EXISTS (SELECT FROM deposit_txn t WHERE t.payment_id = NEW.id AND t.contract_id = NEW.contract_id
+                      AND t.amount = NEW.amount AND t.kind = 'deducted') THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM021',
+        MESSAGE = format('payment %s is taken from the deposit without a deduction of it', NEW.id),
+        DETAIL = 'A deposit_offset payment is recorded by leasemgr.deposit_deduct, with a deduction of the same amount from the ledger.',
+        HINT = 'Use leasemgr.deposit_deduct(contract_id, amount, ''unpaid_rent'', note).';
+    END IF;
+  ELSIF NOT EXISTS (SELECT FROM deposit_txn t WHERE t.contract_id = NEW.related_contract_id AND t.related_contract_id = NEW.contract_id
+                       AND t.kind = CASE NEW.kind WHEN 'carried_out' THEN 'carried_in' ELSE 'carried_out' END
+                       AND t.amount = NEW.amount) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM021',
-      MESSAGE = format('payment %s is taken from the deposit without a deduction', NEW.id),
-      DETAIL = 'A deposit_offset payment is recorded by leasemgr.deposit_deduct, with the deduction from the ledger.',
-      HINT = 'Use leasemgr.deposit_deduct(contract_id, amount, ''unpaid_rent'', note).';
+      MESSAGE = format('a deposit carried over between contracts %s and %s has only one side', NEW.contract_id, NEW.related_contract_id),
+      HINT = 'A renewal carries the deposit over when it activates, both movements together.';
   END IF;
   RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION leasemgr.deposit_offset_check() IS
-  'Constraint trigger (at commit): a deposit_offset payment has its deduction in the deposit ledger (SQLSTATE LM021).';
+COMMENT ON FUNCTION leasemgr.deposit_pairs_check() IS
+  'Constraint trigger (at commit): a deposit_offset payment has its deduction of the same amount in the deposit ledger; a carry-over has both sides, out of one contract and into the other (SQLSTATE LM021).';
 CREATE CONSTRAINT TRIGGER deposit_offset_check AFTER INSERT ON leasemgr.payment
   DEFERRABLE INITIALLY DEFERRED
-  FOR EACH ROW WHEN (NEW.channel = 'deposit_offset') EXECUTE FUNCTION leasemgr.deposit_offset_check();
+  FOR EACH ROW WHEN (NEW.channel = 'deposit_offset' AND NOT leasemgr.owner_copy('leasemgr.payment'::regclass))
+  EXECUTE FUNCTION leasemgr.deposit_pairs_check();
+CREATE CONSTRAINT TRIGGER deposit_carry_check AFTER INSERT ON leasemgr.deposit_txn
+  DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW WHEN (NEW.kind IN ('carried_out', 'carried_in') AND NOT leasemgr.owner_copy('leasemgr.deposit_txn'::regclass))
+  EXECUTE FUNCTION leasemgr.deposit_pairs_check();
 
 -- ---- receiving and deducting ------------------------------------------------------------------
 
@@ -366,7 +434,105 @@ COMMENT ON FUNCTION leasemgr.sms_gateway_key_check() IS
 CREATE TRIGGER sms_gateway_key_check BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.sms_gateway_key
   FOR EACH ROW EXECUTE FUNCTION leasemgr.sms_gateway_key_check();
 
--- ---- refunds: request, code, release, for every writer ------------------------------------------
+-- ---- the code: issued, entered, checked (SECURITY DEFINER: the hashes are readable by no role) --
+
+-- The facts the refund's trigger holds a confirmation or a lock to.
+CREATE FUNCTION leasemgr.deposit_refund_attempts_checked(refund_id bigint, OUT right_codes integer, OUT wrong_codes integer)
+  LANGUAGE sql STABLE STRICT SECURITY DEFINER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT (count(*) FILTER (WHERE a.outcome = 'right'))::integer, (count(*) FILTER (WHERE a.outcome = 'wrong'))::integer
+    FROM deposit_refund_attempt a WHERE a.refund_id = deposit_refund_attempts_checked.refund_id
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_attempts_checked(bigint) IS
+  'Internal: how many codes entered for a refund were checked right and wrong (what a confirmation or a lock must agree with).';
+
+CREATE FUNCTION leasemgr.deposit_refund_issue_code(refund_id bigint) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_crypto name := pgcrypto_schema();
+  v_bytes bytea;
+  v_code text;
+  v_salt text;
+BEGIN
+  IF NOT EXISTS (SELECT FROM deposit_refund r WHERE r.id = deposit_refund_issue_code.refund_id
+                    AND r.state = 'requested' AND r.code_sms IS NULL)
+     OR EXISTS (SELECT FROM deposit_refund_code k WHERE k.refund_id = deposit_refund_issue_code.refund_id) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM021',
+      MESSAGE = format('deposit refund %s has its code already', deposit_refund_issue_code.refund_id),
+      DETAIL = 'A code is issued once, when the refund is requested.',
+      HINT = 'Cancel the refund and request a new one for a new code.';
+  END IF;
+  -- 6 digits from 8 random bytes (modulo bias 2^-44); the salt from 16 more
+  EXECUTE format('SELECT %I.gen_random_bytes(8)', v_crypto) INTO v_bytes;
+  v_code := lpad(((('x' || encode(v_bytes, 'hex'))::bit(64)::bigint & 9223372036854775807) % 1000000)::text, 6, '0');
+  EXECUTE format('SELECT encode(%I.gen_random_bytes(16), ''hex'')', v_crypto) INTO v_salt;
+  INSERT INTO deposit_refund_code (refund_id, code_salt, code_hash)
+  VALUES (deposit_refund_issue_code.refund_id, v_salt, encode(sha256(convert_to(v_salt || ':' || v_code, 'UTF8')), 'hex'));
+  UPDATE deposit_refund SET code_sms = sms_encrypt(v_code) WHERE id = deposit_refund_issue_code.refund_id;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_issue_code(bigint) IS
+  'Internal, called when a refund is requested: draws its 6-digit code (pgcrypto''s random source), keeps its salted hash where no role reads it, and writes it encrypted to the SMS gateway''s key on the refund (code_sms), for the SMS event. Once per refund.';
+
+CREATE FUNCTION leasemgr.deposit_refund_check_codes(refund_id bigint) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  a record;
+  v_hash text;
+BEGIN
+  SELECT k.code_hash INTO v_hash FROM deposit_refund_code k WHERE k.refund_id = deposit_refund_check_codes.refund_id;
+  -- a code entered by an earlier, committed transaction (never this one's: its caller could
+  -- still roll the count back)
+  FOR a IN SELECT x.* FROM deposit_refund_attempt x
+            WHERE x.refund_id = deposit_refund_check_codes.refund_id AND x.outcome IS NULL AND x.xact <> pg_current_xact_id()
+            ORDER BY x.id FOR UPDATE LOOP
+    UPDATE deposit_refund_attempt SET outcome = CASE WHEN a.attempt_hash = v_hash THEN 'right' ELSE 'wrong' END WHERE id = a.id;
+    IF a.attempt_hash = v_hash THEN
+      UPDATE deposit_refund SET state = 'confirmed', confirmed_by = a.made_by, confirmed_at = a.made_at
+       WHERE id = a.refund_id AND state = 'requested';
+    ELSE
+      UPDATE deposit_refund SET failed_attempts = failed_attempts + 1,
+                                state = CASE WHEN failed_attempts + 1 >= 5 THEN 'locked' ELSE state END
+       WHERE id = a.refund_id AND state = 'requested';
+    END IF;
+  END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_check_codes(bigint) IS
+  'Internal: checks the code waiting for a refund, if an earlier transaction entered it: right confirms the refund (stamped with who entered it and when), wrong counts (the fifth locks it).';
+
+CREATE FUNCTION leasemgr.deposit_refund_enter_code(refund_id bigint, code text) RETURNS boolean
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  r record;
+BEGIN
+  PERFORM deposit_refund_check_codes(deposit_refund_enter_code.refund_id);
+  SELECT x.state, x.code_expires_at INTO r FROM deposit_refund x WHERE x.id = deposit_refund_enter_code.refund_id FOR UPDATE;
+  IF r.state IS DISTINCT FROM 'requested' OR now() > r.code_expires_at OR deposit_refund_enter_code.code IS NULL
+     OR EXISTS (SELECT FROM deposit_refund_attempt a WHERE a.refund_id = deposit_refund_enter_code.refund_id AND a.outcome IS NULL) THEN
+    RETURN false;
+  END IF;
+  INSERT INTO deposit_refund_attempt (refund_id, attempt_hash, xact, made_by, made_at)
+  SELECT k.refund_id, encode(sha256(convert_to(k.code_salt || ':' || btrim(deposit_refund_enter_code.code), 'UTF8')), 'hex'),
+         pg_current_xact_id(), current_actor(), now()
+    FROM deposit_refund_code k WHERE k.refund_id = deposit_refund_enter_code.refund_id;
+  RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_enter_code(bigint, text) IS
+  'Internal: records a code entered for a refund that waits for one (requested, not expired, no other code waiting), to be checked by a later transaction. Returns whether it was recorded.';
+
+-- ---- refunds: request, confirmation, release, for every writer ----------------------------------
 
 CREATE FUNCTION leasemgr.deposit_refund_before_write() RETURNS trigger
   LANGUAGE plpgsql
@@ -377,9 +543,7 @@ DECLARE
   c record;
   v_actor text := current_actor();
   v_free numeric;
-  v_code text;
-  v_crypto name := pgcrypto_schema();
-  v_bytes bytea;
+  v_checked record;
 BEGIN
   IF TG_OP = 'INSERT' AND owner_copy(TG_RELID) THEN
     RETURN NEW;  -- a restore: as dumped
@@ -391,6 +555,12 @@ BEGIN
   END IF;
 
   IF TG_OP = 'INSERT' THEN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM011',
+        MESSAGE = 'deposit refunds are requested at READ COMMITTED',
+        DETAIL = 'The deposit held is read after the wait for the contract''s other deposit writers.',
+        HINT = 'Run it in a READ COMMITTED transaction (the default).';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('leasemgr.deposit'), hashint8(NEW.contract_id));
     SELECT k.id, k.code, k.park_id, k.state, t.phone, t.name AS tenant INTO c
       FROM contract k JOIN tenant t ON t.id = k.tenant_id WHERE k.id = NEW.contract_id;
@@ -415,12 +585,17 @@ BEGIN
         HINT = 'Finish it (confirm the code, release it) or cancel it first.';
     END IF;
     v_free := deposit_balance(NEW.contract_id);
-    IF NEW.amount IS NULL OR NEW.amount > v_free THEN
+    IF NEW.amount IS NULL OR NEW.amount <= 0 OR NEW.amount <> round(NEW.amount, 2) OR NEW.amount > v_free THEN
       RAISE EXCEPTION USING ERRCODE = 'LM021',
-        MESSAGE = format('the deposit of contract %s is %s CNY: %s CNY cannot be refunded', c.code,
-                         money_text(v_free), COALESCE(money_text(NEW.amount), 'NULL')),
-        DETAIL = 'A refund is at most the deposit held.',
+        MESSAGE = format('the deposit of contract %s is %s CNY: %s CNY cannot be refunded', c.code, money_text(v_free),
+                         CASE WHEN NEW.amount = round(NEW.amount, 2) THEN money_text(NEW.amount) ELSE COALESCE(NEW.amount::text, 'NULL') END),
+        DETAIL = 'A refund is a positive amount in cents, at most the deposit held.',
         HINT = 'Request at most leasemgr.deposit_balance(contract_id).';
+    END IF;
+    IF NEW.payee_account IS NULL OR btrim(NEW.payee_account) = '' THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM021',
+        MESSAGE = format('a refund of the deposit of contract %s needs the account to pay it to', c.code),
+        HINT = 'Give the tenant''s bank, branch, account number and holder.';
     END IF;
     IF c.phone IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'LM021',
@@ -428,17 +603,12 @@ BEGIN
         DETAIL = 'The one-time code of a deposit refund goes to the tenant by SMS.',
         HINT = 'Enter the tenant''s phone (leasemgr.tenant.phone) first.';
     END IF;
-    -- A 6-digit code from 8 random bytes (pgcrypto), kept as a salted hash; the SMS gets it
-    -- encrypted to the gateway's key.
-    EXECUTE format('SELECT %I.gen_random_bytes(8)', v_crypto) INTO v_bytes;
-    v_code := lpad((abs(('x' || encode(v_bytes, 'hex'))::bit(64)::bigint) % 1000000)::text, 6, '0');
-    EXECUTE format('SELECT encode(%I.gen_random_bytes(16), ''hex'')', v_crypto) INTO NEW.code_salt;
-    NEW.code_hash := encode(sha256(convert_to(NEW.code_salt || ':' || v_code, 'UTF8')), 'hex');
-    NEW.code_sms := sms_encrypt(v_code);
-    NEW.code_expires_at := now() + interval '24 hours';
-    NEW.code_attempt := NULL;
+    -- the SMS gateway's key must be there before anything is written
+    PERFORM sms_encrypt('check');
     NEW.park_id := c.park_id;
     NEW.state := 'requested';
+    NEW.code_sms := NULL;                -- the code is issued right after the row is written
+    NEW.code_expires_at := now() + interval '24 hours';
     NEW.failed_attempts := 0;
     NEW.requested_by := v_actor;
     NEW.requested_at := now();
@@ -448,48 +618,32 @@ BEGIN
     RETURN NEW;
   END IF;
 
-  -- UPDATE. The request never changes.
+  -- UPDATE. The request never changes; its code is written once, as it is issued.
   IF (NEW.id, NEW.park_id, NEW.contract_id, NEW.amount, NEW.payee_account, NEW.requested_by, NEW.requested_at,
-      NEW.code_salt, NEW.code_hash, NEW.code_sms, NEW.code_expires_at)
+      NEW.code_expires_at)
      IS DISTINCT FROM (OLD.id, OLD.park_id, OLD.contract_id, OLD.amount, OLD.payee_account, OLD.requested_by, OLD.requested_at,
-      OLD.code_salt, OLD.code_hash, OLD.code_sms, OLD.code_expires_at) THEN
+      OLD.code_expires_at)
+     OR (OLD.code_sms IS NOT NULL AND NEW.code_sms IS DISTINCT FROM OLD.code_sms) OR NEW.code_sms IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'LM010',
       MESSAGE = format('deposit refund %s cannot be changed', OLD.id),
       DETAIL = 'The amount, the account and the code stay as requested.',
       HINT = 'Cancel it and request a new one.';
   END IF;
-
-  -- A code entered: checked, counted, never kept.
-  IF NEW.code_attempt IS NOT NULL THEN
-    IF OLD.state <> 'requested' OR NEW.state <> OLD.state THEN
+  -- Confirmation and wrong codes follow the codes checked, which only the checking function writes.
+  IF (NEW.state IN ('confirmed', 'locked') AND NEW.state <> OLD.state)
+     OR NEW.failed_attempts <> OLD.failed_attempts
+     OR (NEW.confirmed_by, NEW.confirmed_at) IS DISTINCT FROM (OLD.confirmed_by, OLD.confirmed_at) THEN
+    v_checked := deposit_refund_attempts_checked(OLD.id);
+    IF OLD.state <> 'requested' OR NEW.failed_attempts <> v_checked.wrong_codes
+       OR (NEW.state = 'confirmed') <> (v_checked.right_codes > 0 AND NEW.confirmed_at IS NOT NULL)
+       OR (NEW.state = 'locked') <> (v_checked.wrong_codes >= 5)
+       OR NEW.state NOT IN ('requested', 'confirmed', 'locked') THEN
       RAISE EXCEPTION USING ERRCODE = 'LM021',
-        MESSAGE = format('deposit refund %s does not wait for a code: it is %s', OLD.id, OLD.state),
-        HINT = CASE OLD.state WHEN 'locked' THEN 'Five wrong codes locked it: cancel it and request a new one.'
-                              ELSE 'Nothing to confirm.' END;
+        MESSAGE = format('deposit refund %s is confirmed by the tenant''s code only', OLD.id),
+        DETAIL = format('It is %s; %s right and %s wrong codes were checked.', OLD.state, v_checked.right_codes, v_checked.wrong_codes),
+        HINT = 'Enter the code the tenant received: leasemgr.deposit_refund_confirm(id, code), checked once that transaction commits.';
     END IF;
-    IF now() > OLD.code_expires_at THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM021',
-        MESSAGE = format('the code of deposit refund %s expired at %s', OLD.id, OLD.code_expires_at),
-        DETAIL = 'A code is valid for 24 hours.',
-        HINT = 'Cancel the refund and request a new one: a new code is sent.';
-    END IF;
-    IF encode(sha256(convert_to(OLD.code_salt || ':' || btrim(NEW.code_attempt), 'UTF8')), 'hex') = OLD.code_hash THEN
-      NEW.state := 'confirmed';
-      NEW.confirmed_by := v_actor;
-      NEW.confirmed_at := now();
-    ELSE
-      NEW.failed_attempts := OLD.failed_attempts + 1;
-      IF NEW.failed_attempts >= 5 THEN
-        NEW.state := 'locked';
-      END IF;
-    END IF;
-    NEW.code_attempt := NULL;
     RETURN NEW;
-  END IF;
-  IF NEW.failed_attempts <> OLD.failed_attempts OR (NEW.confirmed_by, NEW.confirmed_at) IS DISTINCT FROM (OLD.confirmed_by, OLD.confirmed_at) THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM010',
-      MESSAGE = format('deposit refund %s: the confirmation is written by entering the code', OLD.id),
-      HINT = 'Use leasemgr.deposit_refund_confirm(id, code).';
   END IF;
 
   IF OLD.state = 'confirmed' AND NEW.state = 'released' THEN
@@ -510,7 +664,7 @@ BEGIN
   END IF;
   IF NEW.state = OLD.state AND (NEW.released_by, NEW.released_at, NEW.cancelled_by, NEW.cancelled_at)
                               IS NOT DISTINCT FROM (OLD.released_by, OLD.released_at, OLD.cancelled_by, OLD.cancelled_at) THEN
-    RETURN NEW;  -- the note
+    RETURN NEW;  -- the note, or the code as it is issued
   END IF;
   RAISE EXCEPTION USING ERRCODE = 'LM021',
     MESSAGE = format('deposit refund %s cannot go from %s to %s', OLD.id, OLD.state, NEW.state),
@@ -520,29 +674,36 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_before_write() IS
-  'Trigger: a refund is requested only for an ended lease, within the deposit, for a tenant with a phone, with a fresh one-time code (kept as a salted hash, sent encrypted); a code entered (code_attempt) is checked and never kept, five wrong ones lock it, it expires after 24 hours; release needs the code confirmed and a person other than the requester; the request never changes; never deleted (SQLSTATE LM021, LM003, LM010).';
+  'Trigger: a refund is requested only for an ended lease, in cents, within the deposit, with an account, for a tenant with a phone, with the SMS gateway''s key in place; it is confirmed or locked only as the codes checked say; release needs the code confirmed and a person other than the requester; the request never changes; never deleted (SQLSTATE LM021, LM003, LM010, LM011).';
 CREATE TRIGGER deposit_refund_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.deposit_refund
   FOR EACH ROW EXECUTE FUNCTION leasemgr.deposit_refund_before_write();
 
--- The release writes the refunded movement (the ledger checks the balance again).
-CREATE FUNCTION leasemgr.deposit_refund_after_update() RETURNS trigger
+-- The request issues its code; the release writes the refunded movement (the ledger checks the
+-- balance again).
+CREATE FUNCTION leasemgr.deposit_refund_after_write() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 BEGIN
-  IF OLD.state = 'confirmed' AND NEW.state = 'released' THEN
+  IF TG_OP = 'INSERT' THEN
+    IF NOT owner_copy(TG_RELID) THEN
+      PERFORM deposit_refund_issue_code(NEW.id);
+    END IF;
+  ELSIF OLD.state = 'confirmed' AND NEW.state = 'released' THEN
     INSERT INTO deposit_txn (contract_id, kind, amount, occurred_on, refund_id, reference, note)
     VALUES (NEW.contract_id, 'refunded', NEW.amount, business_date(), NEW.id, NEW.payee_account,
-            format('refund %s requested by %s, code confirmed by %s, released by %s', NEW.id, NEW.requested_by,
+            format('refund %s requested by %s, code entered by %s, released by %s', NEW.id, NEW.requested_by,
                    NEW.confirmed_by, NEW.released_by));
   END IF;
   RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION leasemgr.deposit_refund_after_update() IS
-  'Trigger: a released refund writes its refunded movement to the deposit ledger, in the same transaction.';
-CREATE TRIGGER deposit_refund_after_update AFTER UPDATE OF state ON leasemgr.deposit_refund
-  FOR EACH ROW EXECUTE FUNCTION leasemgr.deposit_refund_after_update();
+COMMENT ON FUNCTION leasemgr.deposit_refund_after_write() IS
+  'Trigger: a refund requested gets its one-time code; a released refund writes its refunded movement to the deposit ledger, in the same transaction.';
+CREATE TRIGGER deposit_refund_after_insert AFTER INSERT ON leasemgr.deposit_refund
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.deposit_refund_after_write();
+CREATE TRIGGER deposit_refund_after_update AFTER UPDATE ON leasemgr.deposit_refund
+  FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION leasemgr.deposit_refund_after_write();
 
 CREATE FUNCTION leasemgr.outbox_sms() RETURNS trigger
   AS 'MODULE_PATHNAME', 'outbox_sms'
@@ -563,37 +724,69 @@ AS $fn$
 DECLARE
   v_id bigint;
 BEGIN
-  -- the trigger checks the lease, the balance and the phone, and makes the code
+  -- the trigger checks the lease, the amount, the balance and the phone; the code follows
   INSERT INTO deposit_refund (contract_id, amount, payee_account)
-  VALUES (deposit_refund_request.contract_id, deposit_refund_request.amount, deposit_refund_request.payee_account)
+  VALUES (deposit_refund_request.contract_id, deposit_refund_request.amount, COALESCE(deposit_refund_request.payee_account, ''))
   RETURNING id INTO v_id;
   RETURN v_id;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_request(bigint, numeric, text) IS
-  'Finance requests a deposit refund of an ended lease (at most the deposit held, one at a time per contract). A one-time 6-digit code goes to the tenant''s phone as an sms event of the outbox, encrypted to the SMS gateway''s key; the database keeps only its salted hash. Returns the refund id. LM021 when refused.';
+  'Finance requests a deposit refund of an ended lease (at most the deposit held, one at a time per contract). A one-time 6-digit code goes to the tenant''s phone as an sms event of the outbox, encrypted to the SMS gateway''s key; its salted hash is kept where no role reads it. Returns the refund id. LM021 when refused.';
 
-CREATE FUNCTION leasemgr.deposit_refund_confirm(refund_id bigint, code text)
-  RETURNS TABLE (confirmed boolean, state text, tries_left integer)
-  LANGUAGE plpgsql SECURITY INVOKER
+-- The refund as the caller sees it (row-level security), or LM009.
+CREATE FUNCTION leasemgr.deposit_refund_visible(refund_id bigint) RETURNS bigint
+  LANGUAGE plpgsql STABLE SECURITY INVOKER
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 #variable_conflict use_column
 BEGIN
-  IF NOT EXISTS (SELECT FROM deposit_refund r WHERE r.id = deposit_refund_confirm.refund_id) THEN
+  IF NOT EXISTS (SELECT FROM deposit_refund r WHERE r.id = deposit_refund_visible.refund_id) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM009',
-      MESSAGE = format('deposit refund %s does not exist', deposit_refund_confirm.refund_id),
+      MESSAGE = format('deposit refund %s does not exist', COALESCE(deposit_refund_visible.refund_id::text, 'NULL')),
       HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
   END IF;
-  -- A wrong code is not an error: it is counted (and the count must stay), and said.
+  RETURN deposit_refund_visible.refund_id;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_visible(bigint) IS 'Internal: the refund id if the caller sees the refund, else LM009.';
+
+CREATE FUNCTION leasemgr.deposit_refund_confirm(refund_id bigint, code text)
+  RETURNS TABLE (recorded boolean, state text, tries_left integer, note text)
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_id bigint := deposit_refund_visible(deposit_refund_confirm.refund_id);
+  v_recorded boolean := deposit_refund_enter_code(v_id, deposit_refund_confirm.code);
+BEGIN
   RETURN QUERY
-  UPDATE deposit_refund r SET code_attempt = COALESCE(deposit_refund_confirm.code, '')
-   WHERE r.id = deposit_refund_confirm.refund_id
-  RETURNING r.state = 'confirmed', r.state, 5 - r.failed_attempts;
+  SELECT v_recorded, r.state, 5 - r.failed_attempts,
+         CASE WHEN v_recorded THEN 'code recorded: it is checked once this transaction commits; leasemgr.deposit_refund_check(id) then tells'
+              WHEN r.state <> 'requested' THEN format('nothing recorded: the refund is %s', r.state)
+              WHEN now() > r.code_expires_at THEN format('nothing recorded: the code expired at %s; cancel and request a new one', r.code_expires_at)
+              ELSE 'nothing recorded: a code entered earlier is still to be checked (commit, then leasemgr.deposit_refund_check(id))' END
+    FROM deposit_refund r WHERE r.id = v_id;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_confirm(bigint, text) IS
-  'Enters the code the tenant received: confirmed true when it matches (the refund is confirmed), else false with the tries left (the fifth wrong code locks the refund). A refund not waiting for a code, or an expired code, is refused (LM021). The code is never stored.';
+  'Enters the code the tenant received. It is recorded (never in clear) and checked only after this transaction commits, by deposit_refund_check, deposit_refund_release or the next code entered: a right code confirms the refund, a wrong one counts (the fifth locks it). One code waits at a time, so a caller who rolls back learns nothing and every wrong code counts. Returns whether it was recorded, the state, the tries left and a note.';
+
+CREATE FUNCTION leasemgr.deposit_refund_check(refund_id bigint) RETURNS TABLE (state text, tries_left integer)
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_id bigint := deposit_refund_visible(deposit_refund_check.refund_id);
+BEGIN
+  PERFORM deposit_refund_check_codes(v_id);
+  RETURN QUERY SELECT r.state, 5 - r.failed_attempts FROM deposit_refund r WHERE r.id = v_id;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.deposit_refund_check(bigint) IS
+  'Checks the code entered for a refund by an earlier transaction and returns the state (confirmed after the right code) and the tries left.';
 
 CREATE FUNCTION leasemgr.deposit_refund_release(refund_id bigint) RETURNS bigint
   LANGUAGE plpgsql SECURITY INVOKER
@@ -601,33 +794,27 @@ CREATE FUNCTION leasemgr.deposit_refund_release(refund_id bigint) RETURNS bigint
 AS $fn$
 #variable_conflict use_column
 DECLARE
+  v_id bigint := deposit_refund_visible(deposit_refund_release.refund_id);
   v_txn bigint;
 BEGIN
-  UPDATE deposit_refund r SET state = 'released' WHERE r.id = deposit_refund_release.refund_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM009',
-      MESSAGE = format('deposit refund %s does not exist', deposit_refund_release.refund_id),
-      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
-  END IF;
-  SELECT t.id INTO v_txn FROM deposit_txn t WHERE t.refund_id = deposit_refund_release.refund_id;
+  PERFORM deposit_refund_check_codes(v_id);
+  UPDATE deposit_refund r SET state = 'released' WHERE r.id = v_id;
+  SELECT t.id INTO v_txn FROM deposit_txn t WHERE t.refund_id = v_id;
   RETURN v_txn;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_release(bigint) IS
-  'A second finance person (not the requester, LM003) releases a confirmed refund: the refunded movement is written to the ledger, never below zero (LM021). Returns the movement id.';
+  'A second finance person (not the requester, LM003) releases a refund whose code was confirmed (a code entered earlier is checked first): the refunded movement is written to the ledger, never below zero (LM021). Returns the movement id.';
 
 CREATE FUNCTION leasemgr.deposit_refund_cancel(refund_id bigint, note text) RETURNS void
   LANGUAGE plpgsql SECURITY INVOKER
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 #variable_conflict use_column
+DECLARE
+  v_id bigint := deposit_refund_visible(deposit_refund_cancel.refund_id);
 BEGIN
-  UPDATE deposit_refund r SET state = 'cancelled', note = deposit_refund_cancel.note WHERE r.id = deposit_refund_cancel.refund_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM009',
-      MESSAGE = format('deposit refund %s does not exist', deposit_refund_cancel.refund_id),
-      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
-  END IF;
+  UPDATE deposit_refund r SET state = 'cancelled', note = deposit_refund_cancel.note WHERE r.id = v_id;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_cancel(bigint, text) IS
@@ -657,28 +844,47 @@ CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.sms_gatewa
 CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.sms_gateway_key
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
 
-REVOKE ALL ON leasemgr.deposit_txn, leasemgr.deposit_refund, leasemgr.sms_gateway_key FROM PUBLIC;
+-- The code's hash and the codes entered: no role reads them (no policy, no grant).
+ALTER TABLE leasemgr.deposit_refund_code ENABLE ROW LEVEL SECURITY;
+ALTER TABLE leasemgr.deposit_refund_attempt ENABLE ROW LEVEL SECURITY;
+CREATE TRIGGER ledger_guard BEFORE UPDATE OR DELETE ON leasemgr.deposit_refund_code
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.ledger_guard();
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.deposit_refund_code
+  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.deposit_refund_attempt
+  FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard();
+
+REVOKE ALL ON leasemgr.deposit_txn, leasemgr.deposit_refund, leasemgr.sms_gateway_key, leasemgr.deposit_refund_code,
+  leasemgr.deposit_refund_attempt FROM PUBLIC;
 GRANT SELECT ON leasemgr.deposit_txn, leasemgr.deposit_refund TO leasemgr_reader;
 -- A public key is public: whoever requests a refund encrypts to it.
 GRANT SELECT ON leasemgr.sms_gateway_key TO leasemgr_reader;
 GRANT INSERT (public_key, note), UPDATE (retired_at) ON leasemgr.sms_gateway_key TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.sms_gateway_key_id_seq TO leasemgr_admin;
--- Finance moves deposits; entering a code needs only the right to enter it.
+-- Finance moves deposits and requests, releases and cancels refunds.
 GRANT INSERT (contract_id, kind, amount, reason, occurred_on, reference, note, payment_id, refund_id, related_contract_id)
   ON leasemgr.deposit_txn TO leasemgr_finance;
 GRANT INSERT (contract_id, amount, payee_account, note), UPDATE (state, note) ON leasemgr.deposit_refund TO leasemgr_finance;
-GRANT UPDATE (code_attempt) ON leasemgr.deposit_refund TO leasemgr_finance, leasemgr_operator;
-REVOKE ALL ON FUNCTION leasemgr.deposit_txn_before_insert(), leasemgr.deposit_offset_check(), leasemgr.sms_encrypt(text),
-  leasemgr.sms_gateway_key_check(), leasemgr.deposit_refund_before_write(), leasemgr.deposit_refund_after_update(),
+REVOKE ALL ON FUNCTION leasemgr.deposit_txn_before_insert(), leasemgr.deposit_pairs_check(), leasemgr.sms_encrypt(text),
+  leasemgr.sms_gateway_key_check(), leasemgr.deposit_refund_before_write(), leasemgr.deposit_refund_after_write(),
   leasemgr.outbox_sms(), leasemgr.deposit_receive(bigint, numeric, date, text),
   leasemgr.deposit_deduct(bigint, numeric, text, text), leasemgr.deposit_refund_request(bigint, numeric, text),
-  leasemgr.deposit_refund_confirm(bigint, text), leasemgr.deposit_refund_release(bigint),
-  leasemgr.deposit_refund_cancel(bigint, text), leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema() TO leasemgr_reader;
+  leasemgr.deposit_refund_confirm(bigint, text), leasemgr.deposit_refund_check(bigint), leasemgr.deposit_refund_release(bigint),
+  leasemgr.deposit_refund_cancel(bigint, text), leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema(),
+  leasemgr.deposit_refund_attempts_checked(bigint), leasemgr.deposit_refund_issue_code(bigint),
+  leasemgr.deposit_refund_check_codes(bigint), leasemgr.deposit_refund_enter_code(bigint, text),
+  leasemgr.deposit_refund_visible(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema(), leasemgr.deposit_refund_visible(bigint)
+  TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.deposit_receive(bigint, numeric, date, text), leasemgr.deposit_deduct(bigint, numeric, text, text),
   leasemgr.deposit_refund_request(bigint, numeric, text), leasemgr.deposit_refund_release(bigint),
-  leasemgr.deposit_refund_cancel(bigint, text), leasemgr.sms_encrypt(text) TO leasemgr_finance;
-GRANT EXECUTE ON FUNCTION leasemgr.deposit_refund_confirm(bigint, text) TO leasemgr_finance, leasemgr_operator;
+  leasemgr.deposit_refund_cancel(bigint, text), leasemgr.sms_encrypt(text), leasemgr.deposit_refund_issue_code(bigint)
+  TO leasemgr_finance;
+-- Entering a code and checking it: finance and the front desk (operators). The definer
+-- functions they reach check codes; they reveal nothing about a code before it is checked.
+GRANT EXECUTE ON FUNCTION leasemgr.deposit_refund_confirm(bigint, text), leasemgr.deposit_refund_check(bigint),
+  leasemgr.deposit_refund_enter_code(bigint, text), leasemgr.deposit_refund_check_codes(bigint),
+  leasemgr.deposit_refund_attempts_checked(bigint) TO leasemgr_finance, leasemgr_operator;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_txn', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_txn_id_seq', '');
@@ -686,3 +892,6 @@ SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_refund', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_refund_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.sms_gateway_key', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.sms_gateway_key_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_refund_code', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_refund_attempt', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.deposit_refund_attempt_id_seq', '');

@@ -47,6 +47,29 @@ CREATE TABLE leasemgr.approval_task (
 );
 CREATE UNIQUE INDEX approval_task_one_pending ON leasemgr.approval_task (subject_kind, subject_id) WHERE state = 'pending';
 CREATE INDEX approval_task_due ON leasemgr.approval_task (escalate_at) WHERE state = 'pending' AND level = 'park';
+-- The roles of a policy must exist: a name that does not would stop every reader of
+-- my_approvals (pg_has_role refuses an unknown role).
+CREATE FUNCTION leasemgr.approval_policy_check() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' AND owner_copy(TG_RELID) THEN
+    RETURN NEW;
+  END IF;
+  IF to_regrole(quote_ident(NEW.park_role)) IS NULL OR to_regrole(quote_ident(NEW.region_role)) IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = format('approval policy: role %s does not exist',
+                       CASE WHEN to_regrole(quote_ident(NEW.park_role)) IS NULL THEN NEW.park_role ELSE NEW.region_role END),
+      HINT = 'Name existing roles (e.g. leasemgr_operator, leasemgr_finance, leasemgr_admin, or a role of your own).';
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.approval_policy_check() IS 'Trigger: the roles of an approval policy exist (SQLSTATE LM011).';
+CREATE TRIGGER approval_policy_check BEFORE INSERT OR UPDATE ON leasemgr.approval_policy
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.approval_policy_check();
+
 COMMENT ON TABLE leasemgr.approval_task IS
   'Something waiting for a decision (审批待办): a contract submitted, an amendment opened, a deposit refund requested; who must act (a role, within the park), since when, and whether it went up to the region. Opened and closed by the subjects'' own transitions; escalated by leasemgr.run_escalations. Never deleted.';
 COMMENT ON COLUMN leasemgr.approval_task.id IS 'Task identifier.';
@@ -89,6 +112,8 @@ BEGIN
                              money_text(r.amount)) AS action INTO s
       FROM deposit_refund r JOIN contract k ON k.id = r.contract_id
      WHERE r.id = approval_open.subject_id AND r.state IN ('requested', 'confirmed');
+  ELSE
+    RETURN NULL;  -- not a kind of subject that waits for a decision
   END IF;
   IF s.park_id IS NULL THEN
     RETURN NULL;  -- nothing to decide
@@ -172,6 +197,19 @@ CREATE TRIGGER approval_follow AFTER INSERT OR UPDATE OF state ON leasemgr.depos
 
 -- ---- escalation -------------------------------------------------------------------------------
 
+-- The role a task of a park and kind goes to when it escalates.
+CREATE FUNCTION leasemgr.approval_region_role(park_id bigint, subject_kind text) RETURNS name
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT COALESCE((SELECT ap.region_role FROM approval_policy ap JOIN park pk ON pk.id = approval_region_role.park_id
+                    WHERE ap.subject_kind = approval_region_role.subject_kind
+                      AND (ap.region_id = pk.region_id OR ap.region_id IS NULL)
+                    ORDER BY ap.region_id NULLS LAST LIMIT 1), 'leasemgr_admin')
+$fn$;
+COMMENT ON FUNCTION leasemgr.approval_region_role(bigint, text) IS
+  'The role a task of the park and kind goes to when it escalates: the region''s policy, else the policy for every region, else leasemgr_admin.';
+
 CREATE FUNCTION leasemgr.run_escalations(as_of timestamptz DEFAULT now()) RETURNS integer
   LANGUAGE plpgsql SECURITY INVOKER
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -190,10 +228,7 @@ BEGIN
   WITH up AS (
     UPDATE approval_task t
        SET level = 'region', escalated_at = run_escalations.as_of, escalated_from = t.assigned_role,
-           assigned_role = COALESCE((SELECT ap.region_role FROM approval_policy ap JOIN park pk ON pk.id = t.park_id
-                                      WHERE ap.subject_kind = t.subject_kind
-                                        AND (ap.region_id = pk.region_id OR ap.region_id IS NULL)
-                                      ORDER BY ap.region_id NULLS LAST LIMIT 1), 'leasemgr_admin')
+           assigned_role = approval_region_role(t.park_id, t.subject_kind)
      WHERE t.state = 'pending' AND t.level = 'park' AND t.escalate_at <= run_escalations.as_of
     RETURNING t.*),
   raised AS (
@@ -220,7 +255,10 @@ CREATE VIEW leasemgr.my_approvals WITH (security_invoker = true) AS
 SELECT t.id, t.park_id, p.code AS park_code, t.subject_kind, t.subject_id, t.action, t.assigned_role, t.level,
        t.created_at, t.escalate_at, t.escalated_at
   FROM leasemgr.approval_task t JOIN leasemgr.park p ON p.id OPERATOR(pg_catalog.=) t.park_id
- WHERE t.state OPERATOR(pg_catalog.=) 'pending' AND pg_catalog.pg_has_role(t.assigned_role, 'MEMBER')
+ WHERE t.state OPERATOR(pg_catalog.=) 'pending'
+   -- a role dropped since the task was assigned matches nobody
+   AND pg_catalog.to_regrole(pg_catalog.quote_ident(t.assigned_role)) IS NOT NULL
+   AND pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(t.assigned_role)), 'MEMBER')
  ORDER BY t.created_at;
 COMMENT ON VIEW leasemgr.my_approvals IS
   'The approval tasks waiting for the reader: pending, assigned to a role the reader is a member of, in the parks the reader sees; oldest first.';
@@ -250,12 +288,15 @@ BEGIN
   IF (NEW.id, NEW.park_id, NEW.subject_kind, NEW.subject_id, NEW.action, NEW.created_at, NEW.escalate_at)
        IS DISTINCT FROM (OLD.id, OLD.park_id, OLD.subject_kind, OLD.subject_id, OLD.action, OLD.created_at, OLD.escalate_at)
      OR OLD.state <> 'pending' OR (OLD.level = 'region' AND NEW.level <> 'region')
-     OR (OLD.level = 'park' AND NEW.level = 'region' AND (NEW.escalated_at IS NULL OR NEW.escalated_at < OLD.escalate_at))
+     OR (OLD.level = 'park' AND NEW.level = 'region'
+         AND (NEW.escalated_at IS NULL OR NEW.escalated_at < OLD.escalate_at OR NEW.escalated_at > clock_timestamp()
+              OR NEW.escalated_from IS DISTINCT FROM OLD.assigned_role
+              OR NEW.assigned_role IS DISTINCT FROM approval_region_role(OLD.park_id, OLD.subject_kind)))
      OR (NEW.level = OLD.level AND (NEW.assigned_role, NEW.escalated_at, NEW.escalated_from)
                                    IS DISTINCT FROM (OLD.assigned_role, OLD.escalated_at, OLD.escalated_from)) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM010',
       MESSAGE = format('approval task %s cannot be changed that way', OLD.id),
-      DETAIL = 'A task moves from pending to done or cancelled, and from the park to the region once its time has come; what it asks never changes.',
+      DETAIL = 'A task moves from pending to done or cancelled, and from the park to the region''s role of its policy once its time has come (not later than now); what it asks never changes.',
       HINT = 'Decide its subject; escalation is leasemgr.run_escalations.';
   END IF;
   RETURN NEW;
@@ -286,7 +327,9 @@ REVOKE ALL ON leasemgr.approval_task, leasemgr.approval_policy, leasemgr.my_appr
 GRANT SELECT ON leasemgr.approval_task, leasemgr.approval_policy, leasemgr.my_approvals TO leasemgr_reader;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.approval_policy TO leasemgr_admin;
 REVOKE ALL ON FUNCTION leasemgr.approval_open(text, bigint), leasemgr.approval_close(text, bigint),
-  leasemgr.approval_follow(), leasemgr.run_escalations(timestamptz), leasemgr.approval_task_guard() FROM PUBLIC;
+  leasemgr.approval_follow(), leasemgr.run_escalations(timestamptz), leasemgr.approval_task_guard(),
+  leasemgr.approval_policy_check(), leasemgr.approval_region_role(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.approval_region_role(bigint, text) TO leasemgr_reader;
 -- The subjects' writers reach the two definer functions through the triggers.
 GRANT EXECUTE ON FUNCTION leasemgr.approval_open(text, bigint), leasemgr.approval_close(text, bigint)
   TO leasemgr_operator, leasemgr_finance;

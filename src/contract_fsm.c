@@ -22,6 +22,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -394,6 +396,33 @@ has_open_amendment(Check *k, Datum contract_id)
 	return SPI_processed > 0;
 }
 
+/*
+ * A rule kept in SQL: leasemgr.<fn>(contract_id) returns what is missing, in words, or NULL.
+ * A database still on 0.1.0 (the library updated, the extension not yet) has no such
+ * function, and no such rule: NULL.
+ */
+static char *
+sql_blockers(Check *k, const char *fn, Datum contract_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	List	   *names = list_make2(makeString(LM_SCHEMA), makeString(pstrdup(fn)));
+	char	   *result = NULL;
+	bool		isnull;
+	Datum		d;
+
+	if (!OidIsValid(LookupFuncName(names, 1, argtypes, true)))
+		return NULL;
+	lm_spi_connect(&k->spi);
+	/* fn is one of three constants above, never input */
+	if (SPI_execute_with_args(psprintf("SELECT leasemgr.%s($1)", fn), 1, argtypes, &contract_id, NULL, false, 1) != SPI_OK_SELECT
+		|| SPI_processed != 1)
+		elog(ERROR, "%s failed", fn);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		result = TextDatumGetCString(d);
+	return result;
+}
+
 /* Guards of one transition, and the stamps it leaves. */
 static void
 apply_transition(Check *k, LmContractEvent ev)
@@ -538,6 +567,28 @@ apply_transition(Check *k, LmContractEvent ev)
 
 		case LM_CE_START_MOVE_OUT:
 		case LM_CE_CLOSE:
+		case LM_CE_RENEWED:
+			{
+				/* what is still missing, in words, from the rule's SQL function (95_move_out.sql) */
+				const char *fn = ev == LM_CE_START_MOVE_OUT ? "move_out_blockers"
+					: ev == LM_CE_CLOSE ? "close_blockers" : "renewal_close_blockers";
+				char	   *missing = sql_blockers(k, fn, lm_row_datum(&k->old, att[C_ID]));
+
+				if (missing != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_LM_GUARD_FAILED),
+							 errmsg("contract %s cannot %s yet", code_of(k),
+									ev == LM_CE_START_MOVE_OUT ? "start its move-out"
+									: ev == LM_CE_CLOSE ? "be closed" : "be closed for its renewal"),
+							 errdetail("Missing: %s.", missing),
+							 errhint("%s", ev == LM_CE_START_MOVE_OUT
+									 ? "Record the final readings (leasemgr.record_reading, source photo or iot), then start the move-out."
+									 : ev == LM_CE_CLOSE
+									 ? "Run the bill run for the last month, collect or deduct what is unpaid (leasemgr.deposit_deduct), refund the rest of the deposit, then close."
+									 : "A lease closes for its renewal when the renewal activates; otherwise move out.")));
+			}
+			break;
+
 		case LM_CE_CANCEL:
 		case LM_CE__COUNT:
 			break;

@@ -109,10 +109,11 @@ typedef struct RowsCache
 /*
  * The events of an AFTER INSERT ... FOR EACH STATEMENT trigger with a NEW TABLE: sql reads
  * the transition table (as the caller: it sees the rows it just wrote) and returns park_id,
- * subject id and payload per event, in order; each is appended to the outbox.
+ * subject id and payload per event, in order; each is appended to the outbox. read_only false
+ * when sql also reads the table, and must see what row triggers wrote after the insert.
  */
 static void
-emit_rows(FunctionCallInfo fcinfo, const char *funcname, const char *topic, const char *sql)
+emit_rows(FunctionCallInfo fcinfo, const char *funcname, const char *topic, bool read_only, const char *sql)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -138,7 +139,7 @@ emit_rows(FunctionCallInfo fcinfo, const char *funcname, const char *topic, cons
 	lm_spi_connect(&spi);
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "transition tables could not be registered");
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(sql, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "%s: events query failed", funcname);
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
@@ -163,7 +164,7 @@ emit_rows(FunctionCallInfo fcinfo, const char *funcname, const char *topic, cons
 Datum
 outbox_bills(PG_FUNCTION_ARGS)
 {
-	emit_rows(fcinfo, "outbox_bills", "bill.issued",
+	emit_rows(fcinfo, "outbox_bills", "bill.issued", true,
 			  "SELECT b.park_id, b.id, pg_catalog.jsonb_build_object('bill_id', b.id, 'contract_id', b.contract_id, "
 			  "'contract', c.code, 'tenant_id', c.tenant_id, 'period', b.period, 'issued_on', b.issued_on, "
 			  "'due_on', b.due_on, 'amount', b.amount) "
@@ -179,7 +180,7 @@ outbox_bills(PG_FUNCTION_ARGS)
 Datum
 outbox_alerts(PG_FUNCTION_ARGS)
 {
-	emit_rows(fcinfo, "outbox_alerts", "alert",
+	emit_rows(fcinfo, "outbox_alerts", "alert", true,
 			  "SELECT a.park_id, a.id, pg_catalog.jsonb_build_object('alert_id', a.id, 'kind', a.kind, "
 			  "'subject_id', a.subject_id, 'contract_id', a.contract_id, 'subject', a.subject, 'due_on', a.due_on) "
 			  "FROM new_alerts a ORDER BY a.id");
@@ -190,20 +191,23 @@ outbox_alerts(PG_FUNCTION_ARGS)
  * AFTER INSERT ON leasemgr.deposit_refund REFERENCING NEW TABLE AS new_refunds FOR EACH
  * STATEMENT: an sms event per refund requested, to the tenant's phone. The code travels as
  * the refund row holds it, encrypted to the SMS gateway's key (code_sms): only the gateway
- * reads it.
+ * reads it. It is read from the table, not the transition table: the row trigger after the
+ * insert wrote it.
  */
 Datum
 outbox_sms(PG_FUNCTION_ARGS)
 {
-	emit_rows(fcinfo, "outbox_sms", "sms",
+	/* not read-only: the statement's snapshot would not see what the row trigger wrote */
+	emit_rows(fcinfo, "outbox_sms", "sms", false,
 			  "SELECT r.park_id, r.id, pg_catalog.jsonb_build_object('purpose', 'deposit_refund_code', "
 			  "'refund_id', r.id, 'contract_id', r.contract_id, 'contract', c.code, 'tenant_id', t.id, "
 			  "'to', t.phone, 'amount', r.amount, 'expires_at', r.code_expires_at, "
-			  "'code_pgp', r.code_sms, "
+			  "'code_pgp', live.code_sms, "
 			  "'text', 'Your deposit refund of ' OPERATOR(pg_catalog.||) r.amount::pg_catalog.text "
 			  "OPERATOR(pg_catalog.||) ' CNY for lease ' OPERATOR(pg_catalog.||) c.code "
 			  "OPERATOR(pg_catalog.||) ': confirmation code {code}, valid 24 hours. Give it only to the park''s staff.') "
 			  "FROM new_refunds r JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) r.contract_id "
+			  "JOIN leasemgr.deposit_refund live ON live.id OPERATOR(pg_catalog.=) r.id "
 			  "JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) c.tenant_id ORDER BY r.id");
 	return PointerGetDatum(NULL);
 }

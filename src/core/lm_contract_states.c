@@ -17,7 +17,7 @@ static const char *const state_names[LM_CS__COUNT] = {
 
 static const char *const event_names[LM_CE__COUNT] = {
 	"submit", "reject", "approve", "sign", "activate", "expire", "terminate",
-	"start_move_out", "close", "cancel", "amend", "resume"
+	"start_move_out", "close", "cancel", "amend", "resume", "renewed"
 };
 
 const LmTransition lm_transitions[] = {
@@ -32,9 +32,14 @@ const LmTransition lm_transitions[] = {
 	{LM_CS_ACTIVE, LM_CE_EXPIRE, LM_CS_EXPIRED, "today > end_date"},
 	{LM_CS_ACTIVE, LM_CE_TERMINATE, LM_CS_TERMINATED,
 	"terminated_on is set and within start_date..end_date"},
-	{LM_CS_EXPIRED, LM_CE_START_MOVE_OUT, LM_CS_MOVING_OUT, "none"},
-	{LM_CS_TERMINATED, LM_CE_START_MOVE_OUT, LM_CS_MOVING_OUT, "none"},
-	{LM_CS_MOVING_OUT, LM_CE_CLOSE, LM_CS_CLOSED, "none"},
+	{LM_CS_EXPIRED, LM_CE_START_MOVE_OUT, LM_CS_MOVING_OUT,
+	"a final reading (photo or IoT) on or after the last day for every meter of the units"},
+	{LM_CS_TERMINATED, LM_CE_START_MOVE_OUT, LM_CS_MOVING_OUT,
+	"a final reading (photo or IoT) on or after the last day for every meter of the units"},
+	{LM_CS_MOVING_OUT, LM_CE_CLOSE, LM_CS_CLOSED,
+	"final bill issued (every charge and shared cost billed through the last day), nothing unpaid, deposit settled"},
+	{LM_CS_EXPIRED, LM_CE_RENEWED, LM_CS_CLOSED,
+	"its renewal is active and took over its balance and deposit (no move-out)"},
 	{LM_CS_DRAFT, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},
 	{LM_CS_PENDING_APPROVAL, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},
 	{LM_CS_APPROVED, LM_CE_CANCEL, LM_CS_CANCELLED, "none"},

@@ -40,6 +40,7 @@ typedef enum LmContractEvent
 	LM_CE_CANCEL,
 	LM_CE_AMEND,
 	LM_CE_RESUME,
+	LM_CE_RENEWED,
 	LM_CE__COUNT
 } LmContractEvent;
 

@@ -47,7 +47,8 @@ main(void)
 	expect("signed", "cancel", "cancelled");
 	expect("active", "amend", "amending");
 	expect("amending", "resume", "active");
-	ok(lm_transition_count == 16, "16 transitions");
+	expect("expired", "renewed", "closed");
+	ok(lm_transition_count == 17, "17 transitions");
 
 	ok(next("active", "cancel") < 0, "an active contract cannot be cancelled");
 	ok(next("amending", "expire") < 0 && next("amending", "terminate") < 0,
@@ -70,7 +71,7 @@ main(void)
 			pairs += n > 0;
 			ambiguous += n > 1;
 		}
-	ok(ambiguous == 0 && pairs == 16, "every (from, to) pair has at most one event (%d pairs)", pairs);
+	ok(ambiguous == 0 && pairs == 17, "every (from, to) pair has at most one event (%d pairs)", pairs);
 
 	ok(lm_state_is_live(LM_CS_PENDING_APPROVAL) && lm_state_is_live(LM_CS_MOVING_OUT) &&
 	   lm_state_is_live(LM_CS_AMENDING) && lm_state_is_live(LM_CS_TERMINATED),

@@ -119,6 +119,11 @@ SELECT leasemgr.contract_transition(:c2::bigint, 'submit'::text);
 SELECT leasemgr.contract_transition(:c1::bigint, 'terminate'::text, 'early'::text, '2024-05-31'::date);
 SELECT leasemgr.contract_transition(:c2::bigint, 'submit'::text);
 SELECT leasemgr.contract_transition(:c1::bigint, 'start_move_out'::text);
+INSERT INTO leasemgr.turnover_report (contract_id, month, sales)
+  SELECT :c1::bigint, m::date, 180000::numeric FROM pg_catalog.unnest('{2024-01-01,2024-03-01,2024-04-01,2024-05-01}'::date[]) m;
+SELECT bills_created FROM leasemgr.bill_run('2024-06-01'::date, :park::bigint);
+SELECT leasemgr.record_payment(:c1::bigint, b.amount, '2024-06-10'::date, 'bank_transfer'::text, 'BT-FINAL'::text)
+  FROM leasemgr.bill b WHERE b.contract_id OPERATOR(pg_catalog.=) :c1::bigint;
 SELECT leasemgr.contract_transition(:c1::bigint, 'close'::text);
 SELECT leasemgr.contract_transition(:c2::bigint, 'cancel'::text);
 SELECT * FROM leasemgr.contract_timeline(:c1::bigint);

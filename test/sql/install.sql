@@ -7,7 +7,7 @@ SELECT e.extname, e.extversion, e.extrelocatable, n.nspname AS schema
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
  WHERE e.extname = 'leasemgr';
 
--- What it requires: PostGIS and btree_gist, and not pg_cron (which refuses to install
+-- What it requires: PostGIS, btree_gist and pgcrypto, and not pg_cron (which refuses to install
 -- outside cron.database_name, so requiring it would break most databases).
 SELECT r.extname AS requires
   FROM pg_depend d

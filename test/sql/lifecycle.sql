@@ -51,6 +51,11 @@ SELECT leasemgr.contract_transition(id, 'terminate', 'tenant relocated', '2025-0
   FROM leasemgr.contract WHERE code = 'HT-2024-001';
 SELECT leasemgr.contract_transition(id, 'submit') FROM leasemgr.contract WHERE code = 'HT-2025-007';
 SELECT leasemgr.contract_transition(id, 'start_move_out') FROM leasemgr.contract WHERE code = 'HT-2024-001';
+-- Closing needs the final bill and nothing unpaid: refused, then billed, paid and closed.
+SELECT leasemgr.contract_transition(id, 'close') FROM leasemgr.contract WHERE code = 'HT-2024-001';
+SELECT bills_created, amount FROM leasemgr.bill_run('2025-06-01', (SELECT park_id FROM leasemgr.contract WHERE code = 'HT-2024-001'));
+SELECT leasemgr.record_payment(c.id, sum(b.amount), '2025-07-05', 'bank_transfer', 'BT-20250705-001') > 0 AS paid
+  FROM leasemgr.contract c JOIN leasemgr.bill b ON b.contract_id = c.id WHERE c.code = 'HT-2024-001' GROUP BY c.id;
 SELECT leasemgr.contract_transition(id, 'close') FROM leasemgr.contract WHERE code = 'HT-2024-001';
 UPDATE leasemgr.contract SET document_sha256 = NULL WHERE code = 'HT-2024-001';
 RESET leasemgr.actor;

@@ -2,7 +2,7 @@
 -- requested each open one task for the park's role; the decision closes it, stamped; a task
 -- still pending after its time goes to the region's role, once, audited and alerted.
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT th.park('AP') AS park \gset
 CREATE FUNCTION pg_temp.task(p_kind text, p_subject bigint)
@@ -60,14 +60,12 @@ SELECT leasemgr.deposit_receive(:c4, 5000, '2024-01-01', 'B-1');
 SELECT leasemgr.deposit_refund_request(:c4, 5000, 'ICBC 1') AS r \gset
 SELECT results_eq(format($$SELECT state, assigned_role FROM pg_temp.task('deposit_refund', %s)$$, :r),
   $$VALUES ('pending', 'leasemgr_finance'::name)$$, 'a refund requested waits for the park''s finance');
-SELECT pgp_pub_decrypt(dearmor(payload ->> 'code_pgp'), dearmor(th.sms_secret_key())) AS code
-  FROM leasemgr.event_outbox WHERE topic = 'sms' AND subject_id = :r \gset
-SELECT leasemgr.deposit_refund_confirm(:r, :'code');
-SELECT is((SELECT state FROM pg_temp.task('deposit_refund', :r)), 'pending', 'the code alone does not close it');
+SELECT leasemgr.deposit_refund_confirm(:r, '000000');
+SELECT is((SELECT state FROM pg_temp.task('deposit_refund', :r)), 'pending', 'a code entered does not close it');
 SELECT set_config('leasemgr.actor', 'fin.b', true);
-SELECT leasemgr.deposit_refund_release(:r);
+SELECT leasemgr.deposit_refund_cancel(:r, 'the tenant asks for a transfer to another account');
 SELECT results_eq(format($$SELECT state, outcome, closed_by FROM pg_temp.task('deposit_refund', %s)$$, :r),
-  $$VALUES ('done', 'released', 'fin.b')$$, 'the release closes it');
+  $$VALUES ('cancelled', 'cancelled', 'fin.b')$$, 'a cancelled refund cancels its task (the release closing it: deposit_refund.sh)');
 
 -- ---- escalation ------------------------------------------------------------------------------
 
@@ -103,6 +101,18 @@ SELECT is((th.error_of(format($$UPDATE leasemgr.approval_task SET action = 'noth
 SELECT is((th.error_of(format($$UPDATE leasemgr.approval_task SET level = 'region', escalated_at = now(), assigned_role = 'x' WHERE subject_id = %s AND subject_kind = 'contract'$$, :c6))).code,
   'LM010', 'a task is not escalated before its time');
 SELECT is((th.error_of(format('DELETE FROM leasemgr.approval_task WHERE subject_id = %s', :c6))).code, 'LM010', 'tasks are never deleted');
+-- A task past its time goes up, to the role its policy names, at a moment that has come.
+SELECT th.draft(:park, 'AP-7', ARRAY[th.unit(:park, 'AP-U7')], '2026-01-01', '2026-12-31') AS c7 \gset
+SELECT th.fire(:c7, 'submit', 'li.na');
+SELECT pg_sleep(0.01);
+SELECT is((th.error_of(format($$UPDATE leasemgr.approval_task SET level = 'region', escalated_at = '2999-01-01', escalated_from = assigned_role,
+                                  assigned_role = 'leasemgr_finance' WHERE subject_id = %s AND subject_kind = 'contract'$$, :c7))).code,
+  'LM010', 'not escalated as of a moment still to come');
+SELECT is((th.error_of(format($$UPDATE leasemgr.approval_task SET level = 'region', escalated_at = clock_timestamp(), escalated_from = assigned_role,
+                                  assigned_role = 'leasemgr_reader' WHERE subject_id = %s AND subject_kind = 'contract'$$, :c7))).code,
+  'LM010', 'nor to a role its policy does not name');
+SELECT is((th.error_of($$INSERT INTO leasemgr.approval_policy (subject_kind, park_role, region_role) VALUES ('amendment', 'leasemgr_oprator', 'leasemgr_admin')$$)).code,
+  'LM011', 'a policy naming a role that does not exist is refused');
 SELECT is(leasemgr.approval_open('contract', :c6), NULL, 'opening a task again for a waiting contract does nothing');
 SELECT is(leasemgr.approval_open('contract', :c5), NULL, 'nor for a contract that waits for nothing');
 SELECT is((th.error_of(format('SELECT leasemgr.run_escalations(%L)', now() + interval '1 day'))).code, 'LM011',

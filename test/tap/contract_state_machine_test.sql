@@ -22,7 +22,8 @@ INSERT INTO expected_transition VALUES
   ('approved', 'cancel', 'cancelled'),
   ('signed', 'cancel', 'cancelled'),
   ('active', 'amend', 'amending'),
-  ('amending', 'resume', 'active');
+  ('amending', 'resume', 'active'),
+  ('expired', 'renewed', 'closed');
 
 SELECT th.park('SM') AS park \gset
 
@@ -49,9 +50,15 @@ BEGIN
       END IF;
       stmt := format('UPDATE leasemgr.contract SET state = %L, terminated_on = CASE WHEN %L = ''terminated'' '
                      'THEN start_date ELSE terminated_on END WHERE id = %s', t, t, c);
+      IF f = 'moving_out' AND t = 'closed' THEN
+        PERFORM th.settle(c);  -- the final bill, paid (move_out_test covers the rule)
+      END IF;
       IF f = 'active' AND t = 'amending' THEN
         -- a transition, but its guard wants an open amendment (amendment_test covers the rest)
         RETURN NEXT throws_ok(stmt, 'LM002', NULL, 'direct UPDATE active -> amending without an open amendment is refused (LM002)');
+      ELSIF f = 'expired' AND t = 'closed' THEN
+        -- renewed: its guard wants an active renewal (move_out_test covers the rest)
+        RETURN NEXT throws_ok(stmt, 'LM002', NULL, 'direct UPDATE expired -> closed without an active renewal is refused (LM002)');
       ELSIF EXISTS (SELECT FROM expected_transition e WHERE e.from_state = f AND e.to_state = t) THEN
         RETURN NEXT lives_ok(stmt, format('direct UPDATE %s -> %s is allowed', f, t));
       ELSIF f IN ('closed', 'cancelled') THEN
@@ -110,7 +117,7 @@ SELECT results_eq(
 SELECT throws_ok(format('SELECT leasemgr.contract_transition(%s, %L)', :signed, 'Activate'), 'LM001',
   'unknown contract event "Activate"', 'unknown event names are refused');
 SELECT is((th.error_of(format('SELECT leasemgr.contract_transition(%s, %L)', :signed, 'go'))).detail,
-  'The events are: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel, amend, resume.',
+  'The events are: submit, reject, approve, sign, activate, expire, terminate, start_move_out, close, cancel, amend, resume, renewed.',
   'the unknown-event detail lists every event');
 SELECT throws_ok('SELECT leasemgr.contract_transition(NULL, ''submit'')', 'LM011', NULL, 'contract_id is required');
 SELECT throws_ok('SELECT leasemgr.contract_transition(1, NULL)', 'LM011', NULL, 'event is required');

@@ -60,7 +60,22 @@ BEGIN
 END
 $$;
 
--- Fire one event as a given person, restoring the actor afterwards.
+-- Make a lease under move-out closable, as finance would: the park's bill run through the
+-- last month of the lease, and the balance paid (move_out_test covers the rule itself).
+CREATE FUNCTION th.settle(p_contract bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM leasemgr.bill_run(date_trunc('month', upper(c.lease_range) - 1)::date, c.park_id)
+     FROM leasemgr.contract c WHERE c.id = p_contract;
+  PERFORM leasemgr.record_payment(p_contract, sum(b.amount - b.paid), max(upper(c.lease_range) - 1), 'bank_transfer',
+                                  'TH-FINAL-' || p_contract)
+     FROM leasemgr.bill b JOIN leasemgr.contract c ON c.id = b.contract_id
+    WHERE b.contract_id = p_contract AND b.voided_at IS NULL
+   HAVING sum(b.amount - b.paid) > 0;
+END
+$$;
+
+-- Fire one event as a given person, restoring the actor afterwards (settling the money first
+-- for close).
 CREATE FUNCTION th.fire(p_contract bigint, p_event text, p_actor text DEFAULT 'th.operator',
                         p_effective date DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -68,6 +83,9 @@ DECLARE
   result text;
 BEGIN
   PERFORM set_config('leasemgr.actor', p_actor, true);
+  IF p_event = 'close' THEN
+    PERFORM th.settle(p_contract);
+  END IF;
   result := leasemgr.contract_transition(p_contract, p_event, NULL, p_effective);
   PERFORM set_config('leasemgr.actor', coalesce(before, ''), true);
   RETURN result;

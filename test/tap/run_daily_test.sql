@@ -2,7 +2,7 @@
 -- and 30 days, renewal suggestions, overdue bills), each once however often it runs, and each
 -- alert also an event of the outbox. Dates are relative to today: the rules are about today.
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 
 SELECT th.park('RD') AS park \gset
 SELECT leasemgr.business_date() AS today \gset
@@ -58,6 +58,26 @@ SELECT th.refuses(format($$SELECT * FROM leasemgr.run_daily(%L)$$, :'today'::dat
   format('Today is %s: the daily job runs for today or catches up a day that has passed.', :'today'),
   'Call leasemgr.run_daily() for today, or with a past day to catch up.', 'a day that has not come is refused');
 SELECT is((SELECT done FROM first_run WHERE step = 'transitions refused (see the warnings)'), 0, 'nothing refused on the way');
+
+-- Late fees posted: 10,000.00 due 20 days ago, 0.05% a day, no grace.
+SELECT th.park('RL') AS lpark \gset
+SELECT th.contract_in(:lpark, 'active', 'RL-1') AS cl \gset
+INSERT INTO leasemgr.late_fee_policy (park_id, daily_rate_pct, grace_days) VALUES (:lpark, 0.05, 0);
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:lpark, :cl, date_trunc('month', :'today'::date - 25)::date, :'today'::date - 25, :'today'::date - 20, 'th.finance')
+RETURNING id AS lb \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb, :cl, 'rent', :'today'::date - 25, :'today'::date - 25, 10000.00, 'rent', 'adjustment');
+-- Caught up as of 10 days ago: days due + 1 .. as_of - 1 = 9 days: 10,000.00 x 0.05% x 9 = 45.00
+SELECT leasemgr.run_daily(:'today'::date - 10);
+SELECT results_eq(format($$SELECT amount FROM leasemgr.bill_line WHERE bill_id = %s AND line_type = 'late_fee' ORDER BY id$$, :lb),
+  $$VALUES (45.00)$$, 'the late fee accrued is posted as a late_fee line: 10,000 x 0.05% x 9 days = 45.00');
+-- Today: 19 days in all, 95.00; 45.00 was posted: 50.00 more. Again today: nothing.
+SELECT leasemgr.run_daily();
+SELECT leasemgr.run_daily();
+SELECT results_eq(format($$SELECT amount FROM leasemgr.bill_line WHERE bill_id = %s AND line_type = 'late_fee' ORDER BY id$$, :lb),
+  $$VALUES (45.00), (50.00)$$, 'each run posts only what is new: 19 days = 95.00, 45.00 before, 50.00 now; once a day');
+SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :lb), 10095.00, 'the bill now asks 10,000.00 + 95.00');
 
 SELECT * FROM finish();
 ROLLBACK;
