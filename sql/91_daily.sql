@@ -81,6 +81,53 @@ CREATE TRIGGER outbox_events AFTER INSERT ON leasemgr.alert
   REFERENCING NEW TABLE AS new_alerts
   FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.outbox_alerts();
 
+-- ---- late fees posted --------------------------------------------------------------------------
+
+CREATE FUNCTION leasemgr.post_late_fees(as_of date, contract_id bigint DEFAULT NULL) RETURNS integer
+  LANGUAGE plpgsql SECURITY INVOKER
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_n integer;
+BEGIN
+  -- One posting at a time: what was posted is read after the wait (READ COMMITTED).
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.late_fees'), 0);
+  WITH due AS (
+    SELECT b.id, b.park_id, b.contract_id, b.due_on, b.amount - b.paid AS open,
+           late_fee(b.id, post_late_fees.as_of) AS fee,
+           COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'), 0.00) AS posted
+      FROM bill b JOIN contract k ON k.id = b.contract_id
+     WHERE b.voided_at IS NULL AND b.due_on < post_late_fees.as_of
+       AND (post_late_fees.contract_id IS NULL OR b.contract_id = post_late_fees.contract_id)
+       -- frozen (no fee accrues), closed or cancelled contracts are not charged
+       AND k.state NOT IN ('amending', 'closed', 'cancelled')
+       AND (b.paid < b.amount OR EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'))
+       -- a catch-up for a day before the last posting of the bill changes nothing
+       AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
+                          AND l.period_end > post_late_fees.as_of - 1)
+  ), change AS (
+    -- what is new since the last posting; or, when a payment recorded late lowered the fee,
+    -- the excess posted, as far as the bill is still unpaid
+    SELECT d.*, CASE WHEN d.fee > d.posted THEN d.fee - d.posted ELSE -LEAST(d.posted - d.fee, d.open) END AS delta
+      FROM due d
+  ), ins AS (
+    INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+    SELECT c.park_id, c.id, c.contract_id, 'late_fee', c.due_on, post_late_fees.as_of - 1, c.delta,
+           format('late fee on the unpaid principal through %s (due %s; leasemgr.late_fee): %s accrued in all, %s posted before, %s now%s',
+                  post_late_fees.as_of - 1, c.due_on, money_text(c.fee), money_text(c.posted), money_text(c.delta),
+                  CASE WHEN c.delta < 0 THEN ' (a payment recorded since counts from the day it was made)' ELSE '' END),
+           'late_fee'
+      FROM change c WHERE c.delta <> 0
+     ORDER BY c.id
+    RETURNING 1)
+  SELECT count(*)::integer INTO v_n FROM ins;
+  RETURN v_n;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.post_late_fees(date, bigint) IS
+  'Posts late fees as late_fee lines: for each bill past its due day (of one contract, or all you see), what leasemgr.late_fee(bill, as_of) says has accrued beyond what was posted; when a payment recorded late lowered the fee, the excess posted is taken back as far as the bill is unpaid. Not for contracts frozen by an amendment, closed or cancelled. One posting at a time. Returns the lines written. run_daily calls it every day.';
+
 -- ---- the daily job body ---------------------------------------------------------------------
 
 CREATE FUNCTION leasemgr.run_daily(as_of date DEFAULT leasemgr.business_date())
@@ -191,29 +238,17 @@ BEGIN
   SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
   step := 'overdue alerts'; done := v_n; RETURN NEXT;
 
-  -- Late fees: an unpaid bill past its due day carries what leasemgr.late_fee says has accrued
-  -- through yesterday, as late_fee lines: what is new since the last posting is posted. Not
-  -- while an amendment freezes the contract (no fee accrues then either).
-  WITH due AS (
-    SELECT b.id, b.park_id, b.contract_id, b.due_on,
-           leasemgr.late_fee(b.id, v_day) AS fee,
-           COALESCE((SELECT pg_catalog.sum(l.amount) FROM leasemgr.bill_line l
-                      WHERE l.bill_id OPERATOR(pg_catalog.=) b.id AND l.line_type OPERATOR(pg_catalog.=) 'late_fee'), 0.00) AS posted
-      FROM leasemgr.bill b JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) b.contract_id
-     WHERE b.voided_at IS NULL AND b.paid OPERATOR(pg_catalog.<) b.amount AND b.due_on OPERATOR(pg_catalog.<) v_day
-       AND k.state OPERATOR(pg_catalog.<>) 'amending'
-  ), ins AS (
-    INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    SELECT d.park_id, d.id, d.contract_id, 'late_fee', d.due_on, v_day OPERATOR(pg_catalog.-) 1,
-           d.fee OPERATOR(pg_catalog.-) d.posted,
-           pg_catalog.format('late fee on the unpaid principal through %s (due %s; leasemgr.late_fee): %s accrued in all, %s posted before, %s now',
-                             v_day OPERATOR(pg_catalog.-) 1, d.due_on, leasemgr.money_text(d.fee), leasemgr.money_text(d.posted),
-                             leasemgr.money_text(d.fee OPERATOR(pg_catalog.-) d.posted)),
-           'late_fee'
-      FROM due d WHERE d.fee OPERATOR(pg_catalog.>) d.posted
-     ORDER BY d.id
-    RETURNING 1)
-  SELECT pg_catalog.count(*)::integer INTO v_n FROM ins;
+  -- Leases continued by their renewal hand over what they billed since, and close once final.
+  IF v_day OPERATOR(pg_catalog.=) v_today THEN
+    SELECT pg_catalog.count(*) FILTER (WHERE leasemgr.renewal_hand_over(k.id))::integer INTO v_n
+      FROM leasemgr.contract k
+     WHERE k.state OPERATOR(pg_catalog.=) 'expired'
+       AND EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) k.id
+                      AND r.state OPERATOR(pg_catalog.=) ANY ('{active,amending}'::text[]));
+    step := 'leases closed for their renewal'; done := v_n; RETURN NEXT;
+  END IF;
+
+  v_n := leasemgr.post_late_fees(v_day);
   step := 'late fees posted'; done := v_n; RETURN NEXT;
 
   -- Credit warnings: raised by the drift rule, then an alert for each open one.
@@ -375,11 +410,13 @@ REVOKE ALL ON leasemgr.alert FROM PUBLIC;
 GRANT SELECT ON leasemgr.alert TO leasemgr_reader;
 GRANT UPDATE (state) ON leasemgr.alert TO leasemgr_operator, leasemgr_finance;
 REVOKE ALL ON FUNCTION leasemgr.alert_before_write(), leasemgr.outbox_alerts(), leasemgr.run_daily(date),
+  leasemgr.post_late_fees(date, bigint),
   leasemgr.job_definitions(time, time, time, interval), leasemgr.schedule_jobs(time, time, time, interval),
   leasemgr.unschedule_jobs() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.job_definitions(time, time, time, interval), leasemgr.schedule_jobs(time, time, time, interval),
   leasemgr.unschedule_jobs() TO leasemgr_admin;
 GRANT EXECUTE ON FUNCTION leasemgr.run_daily(date) TO leasemgr_admin;
+GRANT EXECUTE ON FUNCTION leasemgr.post_late_fees(date, bigint) TO leasemgr_finance;
 -- run_daily runs with its caller's rights: the admins (and the pg_cron job's owner) raise alerts.
 GRANT INSERT (park_id, kind, subject_id, contract_id, subject, due_on) ON leasemgr.alert TO leasemgr_admin;
 GRANT USAGE ON SEQUENCE leasemgr.alert_id_seq TO leasemgr_admin;

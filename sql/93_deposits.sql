@@ -165,6 +165,13 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_balance(bigint) IS
   'The deposit held for a contract now: received + carried in - deducted - refunded - carried out, CNY.';
 
+-- The park check of the SECURITY DEFINER functions, in which row-level security does not apply.
+CREATE FUNCTION leasemgr.session_sees_park(park_id bigint) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'session_sees_park'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION leasemgr.session_sees_park(bigint) IS
+  'Whether the person logged in (the session''s role) sees the park: an admin, a superuser, or a role granted the park. SECURITY DEFINER functions ask it, as they run as the owner.';
+
 -- pgcrypto's schema (it is relocatable): its functions are called through it.
 CREATE FUNCTION leasemgr.pgcrypto_schema() RETURNS name
   LANGUAGE sql STABLE
@@ -442,7 +449,9 @@ CREATE FUNCTION leasemgr.deposit_refund_attempts_checked(refund_id bigint, OUT r
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
   SELECT (count(*) FILTER (WHERE a.outcome = 'right'))::integer, (count(*) FILTER (WHERE a.outcome = 'wrong'))::integer
-    FROM deposit_refund_attempt a WHERE a.refund_id = deposit_refund_attempts_checked.refund_id
+    FROM deposit_refund_attempt a
+   WHERE a.refund_id = deposit_refund_attempts_checked.refund_id
+     AND session_sees_park((SELECT r.park_id FROM deposit_refund r WHERE r.id = deposit_refund_attempts_checked.refund_id))
 $fn$;
 COMMENT ON FUNCTION leasemgr.deposit_refund_attempts_checked(bigint) IS
   'Internal: how many codes entered for a refund were checked right and wrong (what a confirmation or a lock must agree with).';
@@ -487,6 +496,9 @@ DECLARE
   a record;
   v_hash text;
 BEGIN
+  IF NOT COALESCE(session_sees_park((SELECT r.park_id FROM deposit_refund r WHERE r.id = deposit_refund_check_codes.refund_id)), false) THEN
+    RETURN;  -- another park's refund: not this person's to check
+  END IF;
   SELECT k.code_hash INTO v_hash FROM deposit_refund_code k WHERE k.refund_id = deposit_refund_check_codes.refund_id;
   -- a code entered by an earlier, committed transaction (never this one's: its caller could
   -- still roll the count back)
@@ -517,8 +529,8 @@ DECLARE
   r record;
 BEGIN
   PERFORM deposit_refund_check_codes(deposit_refund_enter_code.refund_id);
-  SELECT x.state, x.code_expires_at INTO r FROM deposit_refund x WHERE x.id = deposit_refund_enter_code.refund_id FOR UPDATE;
-  IF r.state IS DISTINCT FROM 'requested' OR now() > r.code_expires_at OR deposit_refund_enter_code.code IS NULL
+  SELECT x.state, x.code_expires_at, x.park_id INTO r FROM deposit_refund x WHERE x.id = deposit_refund_enter_code.refund_id FOR UPDATE;
+  IF NOT COALESCE(session_sees_park(r.park_id), false) OR r.state IS DISTINCT FROM 'requested' OR now() > r.code_expires_at OR deposit_refund_enter_code.code IS NULL
      OR EXISTS (SELECT FROM deposit_refund_attempt a WHERE a.refund_id = deposit_refund_enter_code.refund_id AND a.outcome IS NULL) THEN
     RETURN false;
   END IF;
@@ -583,6 +595,16 @@ BEGIN
                         (SELECT r.state FROM deposit_refund r WHERE r.contract_id = NEW.contract_id
                             AND r.state IN ('requested', 'confirmed'))),
         HINT = 'Finish it (confirm the code, release it) or cancel it first.';
+    END IF;
+    -- The deposit answers for what the tenant still owes: that is deducted first.
+    IF EXISTS (SELECT FROM bill b WHERE b.contract_id = NEW.contract_id AND b.voided_at IS NULL AND b.paid < b.amount) THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM021',
+        MESSAGE = format('the deposit of contract %s is not refunded while its tenant still owes %s CNY', c.code,
+                         (SELECT money_text(sum(b.amount - b.paid)) FROM bill b
+                           WHERE b.contract_id = NEW.contract_id AND b.voided_at IS NULL AND b.paid < b.amount)),
+        DETAIL = format('Unpaid: bill %s.', (SELECT string_agg(b.id::text, ', ' ORDER BY b.id) FROM bill b
+                                              WHERE b.contract_id = NEW.contract_id AND b.voided_at IS NULL AND b.paid < b.amount)),
+        HINT = 'Collect it, or deduct it from the deposit (leasemgr.deposit_deduct(contract_id, amount, ''unpaid_rent'', note)), then refund the rest.';
     END IF;
     v_free := deposit_balance(NEW.contract_id);
     IF NEW.amount IS NULL OR NEW.amount <= 0 OR NEW.amount <> round(NEW.amount, 2) OR NEW.amount > v_free THEN
@@ -873,9 +895,9 @@ REVOKE ALL ON FUNCTION leasemgr.deposit_txn_before_insert(), leasemgr.deposit_pa
   leasemgr.deposit_refund_cancel(bigint, text), leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema(),
   leasemgr.deposit_refund_attempts_checked(bigint), leasemgr.deposit_refund_issue_code(bigint),
   leasemgr.deposit_refund_check_codes(bigint), leasemgr.deposit_refund_enter_code(bigint, text),
-  leasemgr.deposit_refund_visible(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema(), leasemgr.deposit_refund_visible(bigint)
-  TO leasemgr_reader;
+  leasemgr.deposit_refund_visible(bigint), leasemgr.session_sees_park(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.deposit_balance(bigint), leasemgr.pgcrypto_schema(), leasemgr.deposit_refund_visible(bigint),
+  leasemgr.session_sees_park(bigint) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.deposit_receive(bigint, numeric, date, text), leasemgr.deposit_deduct(bigint, numeric, text, text),
   leasemgr.deposit_refund_request(bigint, numeric, text), leasemgr.deposit_refund_release(bigint),
   leasemgr.deposit_refund_cancel(bigint, text), leasemgr.sms_encrypt(text), leasemgr.deposit_refund_issue_code(bigint)

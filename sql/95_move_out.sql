@@ -49,20 +49,24 @@ AS $fn$
     (SELECT format('a deposit of %s CNY still held (refund it, deduct from it, or both)', money_text(deposit_balance(money_blockers.contract_id)))
       WHERE deposit_balance(money_blockers.contract_id) > 0),
     (SELECT format('deposit refund %s in progress', r.id) FROM deposit_refund r
-      WHERE r.contract_id = money_blockers.contract_id AND r.state IN ('requested', 'confirmed') LIMIT 1)
+      WHERE r.contract_id = money_blockers.contract_id AND r.state IN ('requested', 'confirmed') LIMIT 1),
+    (SELECT format('a credit of %s CNY owed to the tenant on bill %s (refund it, or offset it against a bill)',
+                   money_text(-sum(b.amount - b.paid)), string_agg(b.id::text, ', ' ORDER BY b.id))
+       FROM bill b WHERE b.contract_id = money_blockers.contract_id AND b.voided_at IS NULL AND b.amount < 0
+     HAVING sum(b.amount - b.paid) < 0)
   ], NULL)
 $fn$;
 COMMENT ON FUNCTION leasemgr.money_blockers(bigint) IS
-  'Internal: the money a lease still has open, in words: bills unpaid, deposit held, a refund in progress.';
+  'Internal: the money a lease still has open, in words: bills unpaid, deposit held, a refund in progress, a credit left on a bill.';
 
-CREATE FUNCTION leasemgr.close_blockers(contract_id bigint) RETURNS text
+CREATE FUNCTION leasemgr.final_bill_blockers(contract_id bigint) RETURNS text[]
   LANGUAGE sql STABLE STRICT
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
   WITH c AS (
-    SELECT k.id, upper(k.lease_range) - 1 AS last_day FROM contract k WHERE k.id = close_blockers.contract_id),
+    SELECT k.id, upper(k.lease_range) - 1 AS last_day FROM contract k WHERE k.id = final_bill_blockers.contract_id),
   missing AS (
-    -- the final bill: every charge billed through its last day (a closed lease is never billed again)
+    -- every charge billed through its last day (a closed lease is never billed again)
     SELECT 1 AS o, format('charge %s (%s) %s: its last day is %s', ch.id, ch.kind,
                           COALESCE('billed only through ' || charge_billed_through(ch.id), 'not billed yet'),
                           LEAST(ch.valid_to, c.last_day)) AS what
@@ -87,25 +91,35 @@ AS $fn$
     HAVING count(*) > 0
     UNION ALL
     SELECT 5, format('amendment %s approved but not re-billed (leasemgr.rebill)', a.id)
-      FROM c JOIN amendment a ON a.contract_id = c.id AND a.state = 'approved' AND a.rebilled_at IS NULL
-    UNION ALL
-    SELECT 6, m FROM c, unnest(money_blockers(c.id)) m)
-  SELECT string_agg(what, '; ' ORDER BY o, what) FROM missing
+      FROM c JOIN amendment a ON a.contract_id = c.id AND a.state = 'approved' AND a.rebilled_at IS NULL)
+  SELECT COALESCE(array_agg(what ORDER BY o, what), '{}') FROM missing
+$fn$;
+COMMENT ON FUNCTION leasemgr.final_bill_blockers(bigint) IS
+  'What the final bill of a lease still lacks, in words: charges not billed through their last day, shared-cost shares not billed or the last month not split, estimates not trued up, approved amendments not re-billed. Empty when the final bill is issued.';
+
+CREATE FUNCTION leasemgr.close_blockers(contract_id bigint) RETURNS text
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT NULLIF(array_to_string(final_bill_blockers(close_blockers.contract_id)
+                                || money_blockers(close_blockers.contract_id), '; '), '')
 $fn$;
 COMMENT ON FUNCTION leasemgr.close_blockers(bigint) IS
-  'What keeps a lease under move-out from closing, in words, or NULL: the final bill (every charge billed through its last day, every shared-cost share billed and the last month split, estimates trued up, approved amendments re-billed), nothing unpaid, the deposit settled (refunded or deducted) with no refund in progress. The state machine''s close asks it.';
+  'What keeps a lease under move-out from closing, in words, or NULL: the final bill (every charge billed through its last day, every shared-cost share billed and the last month split, estimates trued up, approved amendments re-billed), nothing unpaid and no credit left on a bill, the deposit settled (refunded or deducted) with no refund in progress. The state machine''s close asks it.';
 
 CREATE FUNCTION leasemgr.renewal_close_blockers(contract_id bigint) RETURNS text
   LANGUAGE sql STABLE STRICT
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
-  SELECT COALESCE(
-    (SELECT 'an active renewal of it' WHERE NOT EXISTS (
-       SELECT FROM contract r WHERE r.renews_contract_id = renewal_close_blockers.contract_id AND r.state IN ('active', 'amending'))),
-    array_to_string(NULLIF(money_blockers(renewal_close_blockers.contract_id), '{}'), '; '))
+  SELECT NULLIF(array_to_string(
+           CASE WHEN NOT EXISTS (SELECT FROM contract r WHERE r.renews_contract_id = renewal_close_blockers.contract_id
+                                    AND r.state IN ('active', 'amending'))
+                THEN ARRAY['an active renewal of it'] ELSE '{}' END
+           || final_bill_blockers(renewal_close_blockers.contract_id)
+           || money_blockers(renewal_close_blockers.contract_id), '; '), '')
 $fn$;
 COMMENT ON FUNCTION leasemgr.renewal_close_blockers(bigint) IS
-  'What keeps a lease from closing for its renewal, in words, or NULL: an active renewal, which took over its unpaid bills and its deposit. The state machine''s renewed event asks it.';
+  'What keeps a lease from closing for its renewal, in words, or NULL: an active renewal, the final bill issued, and its unpaid balance and deposit handed over to the renewal. The state machine''s renewed event asks it.';
 
 -- ---- renewal --------------------------------------------------------------------------------
 
@@ -209,96 +223,157 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.renew(bigint, date, jsonb) IS
   'Drafts the renewal (续租) of a lease in force: a new draft contract (renews_contract_id) for the same tenant and units with their billable areas, from the day after the end to new_end_date, with the charges running on the last day at the rate in force that day (escalation included; pct and amount steps count again from the renewal''s start, CPI continues), free rent not copied. changes: code (default the old code with -R), deposit_amount, rates ([{"charge_id", "rate"}]). It goes through approval like any contract; when it activates it takes over the old lease''s unpaid bills and deposit, and the old lease closes without a move-out. Returns the new contract id.';
 
--- When a renewal activates: the old lease expires if it has not yet, hands over its deposit and
--- its open balance, and closes (the state machine's renewed event). SECURITY DEFINER: whoever
--- activates the renewal (an operator, the daily job) moves money only this way.
-CREATE FUNCTION leasemgr.renewal_takes_over() RETURNS trigger
+-- The hand-over from a lease to its renewal. SECURITY DEFINER: whoever activates the renewal
+-- (an operator, the daily job) moves money only this way; the function checks that the renewal
+-- is the lease's true successor and that the session's person sees the park.
+CREATE FUNCTION leasemgr.renewal_hand_over(contract_id bigint) RETURNS boolean
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
+#variable_conflict use_column
 DECLARE
   o record;
+  n record;
   b record;
+  v_day date := business_date();
   v_deposit numeric;
-  v_debt numeric := 0.00;
   v_credit numeric;
-  v_bills text;
+  v_grace integer;
   v_new_bill bigint;
   v_old_bill bigint;
-  v_day date := business_date();
 BEGIN
-  SELECT k.id, k.code, k.park_id, k.state INTO o FROM contract k WHERE k.id = NEW.renews_contract_id FOR UPDATE;
-  IF o.state = 'active' THEN
-    PERFORM contract_transition(o.id, 'expire', format('continued by renewal %s', NEW.code));
-    o.state := 'expired';
+  SELECT k.* INTO o FROM contract k WHERE k.id = renewal_hand_over.contract_id;
+  IF NOT FOUND OR NOT session_sees_park(o.park_id) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM009',
+      MESSAGE = format('contract %s does not exist', renewal_hand_over.contract_id),
+      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
   END IF;
-  IF o.state <> 'expired' THEN
-    -- amending: decided first; terminated or moving out: that lease moves out as usual
-    IF o.state = 'amending' THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM002',
-        MESSAGE = format('renewal %s cannot take over contract %s while an amendment of it is open', NEW.code, o.code),
-        HINT = 'Decide the amendment of the old lease, then activate the renewal.';
-    END IF;
-    RETURN NULL;
+  SELECT k.* INTO n FROM contract k WHERE k.renews_contract_id = o.id AND k.state IN ('active', 'amending');
+  IF NOT FOUND OR o.state <> 'expired' THEN
+    RETURN false;  -- nothing to hand over (yet)
   END IF;
+  IF n.tenant_id <> o.tenant_id OR n.start_date <> o.end_date + 1 THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM002',
+      MESSAGE = format('contract %s is not the renewal of contract %s', n.code, o.code),
+      DETAIL = format('A renewal is for the same tenant and starts the day after the end (%s); %s is for tenant %s from %s.',
+                      o.end_date + 1, n.code, n.tenant_id, n.start_date),
+      HINT = 'Draft renewals with leasemgr.renew; clear renews_contract_id of a contract that is not one.';
+  END IF;
+  -- Bill runs of the park and the deposits of both leases wait: what is read here is what moves.
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.bill_run'), (o.park_id % 2147483647)::integer);
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.deposit'), hashint8(least(o.id, n.id)));
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.deposit'), hashint8(greatest(o.id, n.id)));
+  PERFORM k.id FROM contract k WHERE k.id IN (o.id, n.id) ORDER BY k.id FOR UPDATE;
 
-  -- the deposit moves to the renewal
+  -- the deposit moves to the renewal, both sides at once
   v_deposit := deposit_balance(o.id);
   IF v_deposit > 0 THEN
     INSERT INTO deposit_txn (contract_id, kind, amount, occurred_on, related_contract_id, note)
-    VALUES (o.id, 'carried_out', v_deposit, v_day, NEW.id, format('carried over to renewal %s', NEW.code)),
-           (NEW.id, 'carried_in', v_deposit, v_day, o.id, format('carried over from %s', o.code));
+    VALUES (o.id, 'carried_out', v_deposit, v_day, n.id, format('carried over to renewal %s', n.code)),
+           (n.id, 'carried_in', v_deposit, v_day, o.id, format('carried over from %s', o.code));
   END IF;
 
-  -- the old lease's credit pays its own bills first; what stays unpaid is carried over
+  -- the fees accrued so far are posted, the lease's own credit pays its own bills, and what
+  -- stays unpaid moves bill by bill: principal and late fees apart (no fee on a fee), due as
+  -- before (a bill past due keeps accruing from today, without a new grace period)
+  PERFORM post_late_fees(v_day, o.id);
   PERFORM apply_credit(o.id);
-  FOR b IN SELECT x.id, x.amount - x.paid AS open FROM bill x
-            WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.paid < x.amount ORDER BY x.id LOOP
-    IF v_new_bill IS NULL THEN
-      INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
-      VALUES (NEW.park_id, NEW.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
-      RETURNING id INTO v_new_bill;
-    END IF;
+  SELECT COALESCE(p.grace_days, 0) INTO v_grace FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT x.grace_days FROM late_fee_policy x
+                        WHERE x.park_id = n.park_id AND (x.contract_id = n.id OR x.contract_id IS NULL)
+                        ORDER BY x.contract_id IS NULL LIMIT 1) p ON true;
+  FOR b IN
+    SELECT x.id, x.due_on, x.amount - x.paid AS open,
+           LEAST(x.amount - x.paid, GREATEST(COALESCE((SELECT sum(l.amount) FROM bill_line l
+                                                       WHERE l.bill_id = x.id AND l.line_type = 'late_fee'), 0)
+                                             - COALESCE((SELECT sum(a.amount) FROM payment_allocation a
+                                                          WHERE a.bill_id = x.id AND a.part = 'late_fee'), 0), 0)) AS fee_open
+      FROM bill x WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.paid < x.amount ORDER BY x.id
+  LOOP
+    INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+    VALUES (n.park_id, n.id, date_trunc('month', v_day)::date, v_day,
+            CASE WHEN b.due_on + v_grace >= v_day - 1 THEN b.due_on ELSE v_day - 1 - v_grace END, current_actor())
+    RETURNING id INTO v_new_bill;
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
     VALUES (o.park_id, b.id, o.id, 'other', v_day, v_day, -b.open,
-            format('%s unpaid, carried over to renewal %s (bill %s)', money_text(b.open), NEW.code, v_new_bill), 'adjustment');
-    v_debt := v_debt + b.open;
-    v_bills := concat_ws(', ', v_bills, b.id::text);
-  END LOOP;
-  IF v_debt > 0 THEN
+            format('%s unpaid, carried over to renewal %s (bill %s)', money_text(b.open), n.code, v_new_bill), 'adjustment');
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    VALUES (NEW.park_id, v_new_bill, NEW.id, 'other', v_day, v_day, v_debt,
-            format('balance brought forward from %s: %s unpaid on bill %s', o.code, money_text(v_debt), v_bills), 'adjustment');
-  END IF;
-  -- a credit left over (the tenant paid ahead) moves too: paid out of the old lease to an
-  -- old bill of its own, and owed back on the renewal as a credit
+    SELECT n.park_id, v_new_bill, n.id, 'other', v_day, v_day, b.open - b.fee_open,
+           format('balance brought forward from %s: %s unpaid on bill %s, due %s', o.code, money_text(b.open - b.fee_open),
+                  b.id, b.due_on), 'adjustment'
+     WHERE b.open - b.fee_open > 0
+    UNION ALL
+    SELECT n.park_id, v_new_bill, n.id, 'late_fee', v_day, v_day, b.fee_open,
+           format('late fees brought forward from %s: %s unpaid on bill %s (accrued through %s)', o.code, money_text(b.fee_open),
+                  b.id, v_day - 1), 'late_fee'
+     WHERE b.fee_open > 0;
+  END LOOP;
+
+  -- a credit left (money paid ahead, a credit note) moves too: out of the old lease to a bill
+  -- of its own, and owed back on the renewal as a credit
   SELECT COALESCE(sum(p.unallocated), 0.00) INTO v_credit FROM payment p WHERE p.contract_id = o.id;
+  SELECT v_credit - COALESCE(sum(x.amount - x.paid), 0.00) INTO v_credit
+    FROM bill x WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.amount < 0;
   IF v_credit > 0 THEN
     INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
     VALUES (o.park_id, o.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
     RETURNING id INTO v_old_bill;
     INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
-    VALUES (NEW.park_id, NEW.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
+    VALUES (n.park_id, n.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
     RETURNING id INTO v_new_bill;
+    -- the old lease's credit notes are settled into the carried credit
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    VALUES (o.park_id, v_old_bill, o.id, 'other', v_day, v_day, v_credit,
-            format('credit of %s carried over to renewal %s (bill %s)', money_text(v_credit), NEW.code, v_new_bill), 'adjustment'),
-           (NEW.park_id, v_new_bill, NEW.id, 'other', v_day, v_day, -v_credit,
-            format('credit brought forward from %s (bill %s)', o.code, v_old_bill), 'adjustment');
+    SELECT x.park_id, x.id, o.id, 'other', v_day, v_day, -(x.amount - x.paid),
+           format('credit carried over to renewal %s (bill %s)', n.code, v_new_bill), 'adjustment'
+      FROM bill x WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.amount < 0;
+    INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+    VALUES (o.park_id, v_old_bill, o.id, 'other', v_day, v_day,
+            (SELECT COALESCE(sum(p.unallocated), 0.00) FROM payment p WHERE p.contract_id = o.id),
+            format('money paid ahead carried over to renewal %s (bill %s)', n.code, v_new_bill), 'adjustment'),
+           (n.park_id, v_new_bill, n.id, 'other', v_day, v_day, -v_credit,
+            format('credit brought forward from %s: %s', o.code, money_text(v_credit)), 'adjustment');
     PERFORM apply_credit(o.id);
   END IF;
-  PERFORM contract_transition(o.id, 'renewed', format('continued by renewal %s', NEW.code));
+
+  -- closed once its final bill is issued; until then the daily job hands over what it bills
+  IF renewal_close_blockers(o.id) IS NULL THEN
+    PERFORM contract_transition(o.id, 'renewed', format('continued by renewal %s', n.code));
+    RETURN true;
+  END IF;
+  RETURN false;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.renewal_hand_over(bigint) IS
+  'Hands an expired lease over to its active renewal (same tenant, starting the day after its end): its deposit (carried_out / carried_in), its unpaid bills, each moved to a bill of the renewal with principal and late fees apart and the same due day (the fees accrued so far posted first, its own credit paying first), and any credit left; then closes it (event renewed) once its final bill is issued. Returns whether it closed. Called when the renewal activates, and by run_daily until the old lease closes.';
+
+-- When a renewal activates, the lease it renews expires (if it has not) and is handed over.
+CREATE FUNCTION leasemgr.renewal_takes_over() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF (SELECT k.state FROM contract k WHERE k.id = NEW.renews_contract_id) = 'active' THEN
+    PERFORM contract_transition(NEW.renews_contract_id, 'expire', format('continued by renewal %s', NEW.code));
+  ELSIF (SELECT k.state FROM contract k WHERE k.id = NEW.renews_contract_id) = 'amending' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM002',
+      MESSAGE = format('renewal %s cannot take over while an amendment of the lease it renews is open', NEW.code),
+      HINT = 'Decide the amendment of the old lease, then activate the renewal.';
+  END IF;
+  PERFORM renewal_hand_over(NEW.renews_contract_id);
   RETURN NULL;
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.renewal_takes_over() IS
-  'Trigger: when a renewal activates, the lease it renews expires (if it has not), carries its deposit over (carried_out / carried_in), carries its unpaid bills over as a balance brought forward on a bill of the renewal (its own credit paying them first, a credit left over brought forward as the renewal''s credit), and closes without a move-out (event renewed).';
+  'Trigger: when a renewal activates, the lease it renews expires (if it has not) and is handed over to it (leasemgr.renewal_hand_over).';
 CREATE TRIGGER renewal_takes_over AFTER UPDATE OF state ON leasemgr.contract
   FOR EACH ROW WHEN (OLD.state = 'signed' AND NEW.state = 'active' AND NEW.renews_contract_id IS NOT NULL)
   EXECUTE FUNCTION leasemgr.renewal_takes_over();
 
 REVOKE ALL ON FUNCTION leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
-  leasemgr.renewal_close_blockers(bigint), leasemgr.renew(bigint, date, jsonb), leasemgr.renewal_takes_over() FROM PUBLIC;
+  leasemgr.final_bill_blockers(bigint), leasemgr.renewal_close_blockers(bigint), leasemgr.renew(bigint, date, jsonb),
+  leasemgr.renewal_takes_over(), leasemgr.renewal_hand_over(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
-  leasemgr.renewal_close_blockers(bigint) TO leasemgr_reader;
+  leasemgr.final_bill_blockers(bigint), leasemgr.renewal_close_blockers(bigint) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.renew(bigint, date, jsonb) TO leasemgr_operator;
+-- whoever activates a renewal hands the old lease over; the function checks the succession
+GRANT EXECUTE ON FUNCTION leasemgr.renewal_hand_over(bigint) TO leasemgr_operator, leasemgr_admin;

@@ -24,6 +24,7 @@
 #include "leasemgr.h"
 
 PG_FUNCTION_INFO_V1(visible_parks);
+PG_FUNCTION_INFO_V1(session_sees_park);
 PG_FUNCTION_INFO_V1(sees_all_parks);
 
 static int
@@ -39,8 +40,42 @@ cmp_int64(const void *a, const void *b)
  * visible_parks() RETURNS bigint[]: the parks granted to any role whose privileges the
  * current role has (membership with inheritance), sorted and without duplicates.
  */
+static Datum parks_of(Oid user);
+
 Datum
 visible_parks(PG_FUNCTION_ARGS)
+{
+	return parks_of(GetUserId());
+}
+
+/*
+ * session_sees_park(park_id bigint) RETURNS boolean: does the session's login see the park
+ * (admin, superuser, or a grant)? For SECURITY DEFINER functions, in which the current role is
+ * the owner's and row-level security does not apply: they ask about the person logged in.
+ */
+Datum
+session_sees_park(PG_FUNCTION_ARGS)
+{
+	Oid			session = GetSessionUserId();
+	Oid			admin = get_role_oid("leasemgr_admin", true);
+	ArrayType  *parks;
+	Datum	   *elems;
+	int			n,
+				i;
+
+	if (superuser_arg(session) || (OidIsValid(admin) && has_privs_of_role(session, admin)))
+		PG_RETURN_BOOL(true);
+	parks = DatumGetArrayTypeP(parks_of(session));
+	deconstruct_array(parks, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, NULL, &n);
+	for (i = 0; i < n; i++)
+		if (DatumGetInt64(elems[i]) == PG_GETARG_INT64(0))
+			PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(false);
+}
+
+/* The parks granted to a role or to any role whose privileges it has, sorted, as bigint[]. */
+static Datum
+parks_of(Oid user)
 {
 	Relation	rel = table_open(lm_relid("park_grant"), AccessShareLock);
 	int			att_role = lm_attnum(rel, "role");
@@ -49,7 +84,6 @@ visible_parks(PG_FUNCTION_ARGS)
 	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	Oid			user = GetUserId();
 	int			n = 0,
 				cap = 16,
 				i,
@@ -89,8 +123,8 @@ visible_parks(PG_FUNCTION_ARGS)
 			continue;
 		elems[kept++] = Int64GetDatum(parks[i]);
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, kept, INT8OID, sizeof(int64),
-										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(elems, kept, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /* sees_all_parks() RETURNS boolean: members of leasemgr_admin (and superusers) see every park. */

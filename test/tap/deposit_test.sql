@@ -3,7 +3,7 @@
 -- (sent by SMS, encrypted to the gateway's key, stored only as a salted hash) and a second
 -- finance person. Every refusal path, and the code never in clear.
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 
 SELECT th.park('DP') AS park \gset
 SELECT th.contract_in(:park, 'expired', 'DP-1') AS c \gset
@@ -75,6 +75,18 @@ UPDATE leasemgr.tenant SET phone = NULL WHERE id = (SELECT tenant_id FROM leasem
 SELECT is((th.error_of(format($$SELECT leasemgr.deposit_refund_request(%s, 100, 'ICBC')$$, :c))).code, 'LM021',
   'a tenant without a phone cannot receive the code: refused');
 UPDATE leasemgr.tenant SET phone = '+86 138 0000 0001' WHERE id = (SELECT tenant_id FROM leasemgr.contract WHERE id = :c);
+SELECT th.contract_in(:park, 'expired', 'DP-2') AS c2 \gset
+UPDATE leasemgr.tenant SET phone = '+86 138 0000 0002' WHERE id = (SELECT tenant_id FROM leasemgr.contract WHERE id = :c2);
+SELECT leasemgr.deposit_receive(:c2, 5000.00, '2024-01-02', 'BANK-779');
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:park, :c2, '2024-12-01', '2024-12-01', '2024-12-05', 'fin.a') RETURNING id AS b2 \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:park, :b2, :c2, 'rent', '2024-12-01', '2024-12-31', 1200.00, 'rent December', 'adjustment');
+SELECT th.refuses(format($$SELECT leasemgr.deposit_refund_request(%s, 3800, 'ICBC')$$, :c2),
+  'LM021', 'the deposit of contract DP-2 is not refunded while its tenant still owes 1,200.00 CNY',
+  format('Unpaid: bill %s.', :b2),
+  'Collect it, or deduct it from the deposit (leasemgr.deposit_deduct(contract_id, amount, ''unpaid_rent'', note)), then refund the rest.',
+  'no refund while the tenant still owes: the deposit answers for it first');
 SELECT is((SELECT count(*)::int FROM leasemgr.deposit_refund), 0, 'no refusal left a request behind');
 
 -- ---- refund: the code --------------------------------------------------------------------------

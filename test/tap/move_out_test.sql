@@ -4,7 +4,7 @@
 -- activates, takes over the old lease's unpaid balance and deposit; the old lease closes
 -- without a move-out.
 BEGIN;
-SELECT plan(26);
+SELECT plan(32);
 
 SELECT th.park('MO') AS park \gset
 CREATE FUNCTION pg_temp.as(p_actor text) RETURNS void LANGUAGE sql AS $$
@@ -100,6 +100,38 @@ SELECT is((SELECT sum(amount - paid) FROM leasemgr.bill WHERE contract_id = :o A
 SELECT alike((SELECT explain FROM leasemgr.bill_line WHERE contract_id = :r AND line_type = 'adjustment'),
   'balance brought forward from MO-2: 6,000.00 unpaid on bill %', 'the renewal owes the 6,000.00 brought forward');
 SELECT is((SELECT sum(amount) FROM leasemgr.bill WHERE contract_id = :r), 6000.00, '6,000.00 on the renewal''s bill');
+SELECT is((th.error_of(format($$SELECT leasemgr.record_payment(%s, 100, '2026-01-05', 'bank_transfer', 'MO-LATE')$$, :o))).code, 'LM002',
+  'a payment for the lease closed for its renewal is refused: its tenant pays the renewal');
+
+-- A lease with a charge billed in arrears: the renewal takes its money over at once, but the
+-- old lease closes only once its last month is billed (the daily job hands that over too).
+SELECT th.unit(:park, 'MO-301', 100) AS u3 \gset
+SELECT th.draft(:park, 'MO-3', ARRAY[:u3]::bigint[], '2025-01-01', '2025-12-31') AS o3 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, billed) VALUES (:o3, 'parking', 'fixed_month', 500, 'arrears');
+SELECT th.walk(:o3, 'active');
+SELECT leasemgr.bill_run('2025-12-01', :park);
+SELECT leasemgr.renew(:o3, '2026-12-31') AS r3 \gset
+SELECT th.walk(:r3, 'active');
+SELECT is((SELECT state FROM leasemgr.contract WHERE id = :o3), 'expired', 'not closed while its December parking is not billed');
+SELECT leasemgr.bill_run('2026-01-01', :park);
+SELECT leasemgr.run_daily();
+SELECT is((SELECT state FROM leasemgr.contract WHERE id = :o3), 'closed', 'billed, handed over and closed by the daily job');
+-- the old lease's last bills are unpaid: 12 x 8,000.00 + 11 x 500.00 (January..November
+-- parking) + 500.00 (December parking) = 102,000.00, all brought forward
+SELECT is((SELECT sum(amount) FROM leasemgr.bill_line WHERE contract_id = :r3 AND explain LIKE 'balance brought forward from MO-3%'),
+  102000.00, 'everything the old lease billed and was not paid is brought forward: 96,000 + 6,000 = 102,000.00');
+
+-- A "renewal" of another tenant cannot take a lease's money.
+SELECT th.unit(:park, 'MO-401', 100) AS u4 \gset
+SELECT th.draft(:park, 'MO-4', ARRAY[:u4]::bigint[], '2025-01-01', '2025-12-31') AS o4 \gset
+SELECT th.walk(:o4, 'expired');
+SELECT leasemgr.deposit_receive(:o4, 5000.00, '2025-01-01', 'DEP-MO-4');
+SELECT th.draft(:park, 'MO-X', ARRAY[th.unit(:park, 'MO-402')]::bigint[], '2026-01-01', '2026-12-31') AS fake \gset
+UPDATE leasemgr.contract SET renews_contract_id = :o4 WHERE id = :fake;
+SELECT is((th.error_of(format($$SELECT th.walk(%s, 'active')$$, :fake))).code, 'LM002',
+  'a contract of another tenant naming the lease as the one it renews cannot take its deposit');
+SELECT is(leasemgr.deposit_balance(:o4), 5000.00, 'the deposit stays');
+
 SET CONSTRAINTS leasemgr.deposit_carry_check IMMEDIATE;
 SELECT is((th.error_of(format($$INSERT INTO leasemgr.deposit_txn (contract_id, kind, amount, related_contract_id) VALUES (%s, 'carried_in', 100, %s)$$, :r, :o))).code,
   'LM021', 'a deposit is not carried into a renewal without being carried out of the old lease');

@@ -2,7 +2,7 @@
 -- and 30 days, renewal suggestions, overdue bills), each once however often it runs, and each
 -- alert also an event of the outbox. Dates are relative to today: the rules are about today.
 BEGIN;
-SELECT plan(19);
+SELECT plan(21);
 
 SELECT th.park('RD') AS park \gset
 SELECT leasemgr.business_date() AS today \gset
@@ -78,6 +78,14 @@ SELECT leasemgr.run_daily();
 SELECT results_eq(format($$SELECT amount FROM leasemgr.bill_line WHERE bill_id = %s AND line_type = 'late_fee' ORDER BY id$$, :lb),
   $$VALUES (45.00), (50.00)$$, 'each run posts only what is new: 19 days = 95.00, 45.00 before, 50.00 now; once a day');
 SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :lb), 10095.00, 'the bill now asks 10,000.00 + 95.00');
+-- A bank transfer recorded late: 10,000.00 received 15 days ago pays the principal from then
+-- on; the fee is now 4 days (due + 1 .. 16 days ago) = 20.00; 95.00 was posted: -75.00.
+SELECT leasemgr.record_payment(:cl, 10000.00, :'today'::date - 15, 'bank_transfer', 'RL-LATE-1');
+SELECT leasemgr.run_daily();
+SELECT results_eq(format($$SELECT amount FROM leasemgr.bill_line WHERE bill_id = %s AND line_type = 'late_fee' ORDER BY id$$, :lb),
+  $$VALUES (45.00), (50.00), (-75.00)$$,
+  'a payment recorded late lowers the fee: 4 days = 20.00, so -75.00 of the 95.00 posted is taken back');
+SELECT is((SELECT amount - paid FROM leasemgr.bill WHERE id = :lb), 20.00, 'the bill asks the 20.00 fee that is due');
 
 SELECT * FROM finish();
 ROLLBACK;
