@@ -596,6 +596,15 @@ BEGIN
                             AND r.state IN ('requested', 'confirmed'))),
         HINT = 'Finish it (confirm the code, release it) or cancel it first.';
     END IF;
+    -- Each request gives five tries at a code; after two refunds locked by wrong codes, only an
+    -- admin requests a third (and checks the tenant's phone first).
+    IF (SELECT count(*) FROM deposit_refund r WHERE r.contract_id = NEW.contract_id AND r.failed_attempts >= 5) >= 2
+       AND NOT sees_all_parks() THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM021',
+        MESSAGE = format('two refunds of the deposit of contract %s were locked by wrong codes', c.code),
+        DETAIL = 'Ten wrong codes were entered for this deposit.',
+        HINT = 'Check the tenant''s phone number with the tenant; a member of leasemgr_admin requests the next refund.';
+    END IF;
     -- The deposit answers for what the tenant still owes: that is deducted first.
     IF EXISTS (SELECT FROM bill b WHERE b.contract_id = NEW.contract_id AND b.voided_at IS NULL AND b.paid < b.amount) THEN
       RAISE EXCEPTION USING ERRCODE = 'LM021',

@@ -4,7 +4,7 @@
 # step here is its own transaction, as at a front desk: whoever rolls back learns nothing, a
 # brute force inside one transaction gets one try, and every wrong code counts.
 . "$(dirname "$0")/tap-lib.bash"
-plan 15
+plan 17
 
 db=lm_deposit
 fresh_db $db
@@ -90,5 +90,39 @@ is "$(q -d $db -c "SELECT outcome FROM leasemgr.approval_task WHERE subject_kind
 err=$(q -d $db -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT leasemgr.deposit_receive(id, 1.00, '2024-01-01', 'RR') FROM leasemgr.contract" 2>&1 || true)
 case "$err" in *"deposits move at READ COMMITTED"*) ok 0 "deposits move only at READ COMMITTED";; *) ok 1 "deposits move only at READ COMMITTED"; echo "$err" | diag;; esac
 
-q -d postgres -c "DROP DATABASE $db"
+# Ten wrong codes for one deposit: the next refund waits for an admin. A second lease, two
+# refunds locked in turn; then finance (a login of its own, granted the park) is refused.
+c2=$(q -d $db -c "SET leasemgr.actor = 'setup'" -c "
+  INSERT INTO leasemgr.unit (park_id, building_id, floor, code, kind, area_m2) SELECT park_id, id, 1, 'U-2', 'office', 100 FROM leasemgr.building;
+  INSERT INTO leasemgr.contract (park_id, code, tenant_id, start_date, end_date) SELECT park_id, 'C-2', id, '2024-01-01', '2024-12-31' FROM leasemgr.tenant RETURNING id" | tail -1)
+q -d $db >/dev/null <<SQL
+INSERT INTO leasemgr.contract_unit (contract_id, unit_id) SELECT $c2, id FROM leasemgr.unit WHERE code = 'U-2';
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate) VALUES ($c2, 'rent', 'fixed_month', 1000);
+SET leasemgr.actor = 'submitter';
+SELECT leasemgr.contract_transition($c2, 'submit');
+SET leasemgr.actor = 'approver';
+SELECT leasemgr.contract_transition($c2, 'approve');
+UPDATE leasemgr.contract SET document_sha256 = repeat('cd', 32) WHERE id = $c2;
+SELECT leasemgr.contract_transition($c2, 'sign'), leasemgr.contract_transition($c2, 'activate'), leasemgr.contract_transition($c2, 'expire');
+SELECT leasemgr.deposit_receive($c2, 2000.00, '2024-01-01', 'B-2');
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lm_dep_fin') THEN CREATE ROLE lm_dep_fin LOGIN IN ROLE leasemgr_finance; END IF;
+END \$\$;
+SELECT leasemgr.grant_park('lm_dep_fin', park_id) FROM leasemgr.contract WHERE id = $c2;
+SQL
+for round in 1 2; do
+  r=$(q -d $db -c "SET leasemgr.actor = 'fin.a'" -c "SELECT leasemgr.deposit_refund_request($c2, 2000.00, 'ICBC 2')" | tail -1)
+  for i in 1 2 3 4 5; do
+    q -d $db -c "SELECT leasemgr.deposit_refund_confirm($r, 'x$i')" >/dev/null
+    q -d $db -c "SELECT leasemgr.deposit_refund_check($r)" >/dev/null
+  done
+  q -d $db -c "SELECT leasemgr.deposit_refund_cancel($r, 'locked')" >/dev/null
+done
+err=$(psql -X -q -At -v ON_ERROR_STOP=1 -U lm_dep_fin -d $db -c "SET leasemgr.actor = 'fin.c'" \
+        -c "SELECT leasemgr.deposit_refund_request($c2, 2000.00, 'ICBC 2')" 2>&1 || true)
+case "$err" in *"two refunds of the deposit of contract C-2 were locked by wrong codes"*) ok 0 "after ten wrong codes, finance cannot request another refund";;
+  *) ok 1 "after ten wrong codes, finance cannot request another refund"; echo "$err" | diag;; esac
+is "$(q -d $db -c "SELECT leasemgr.deposit_refund_request($c2, 2000.00, 'ICBC 2') > 0")" "t" "an admin can, once the tenant's phone is checked"
+
+q -d postgres -c "DROP DATABASE $db" -c "DROP ROLE IF EXISTS lm_dep_fin"
 finish
