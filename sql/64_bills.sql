@@ -57,6 +57,8 @@ CREATE TABLE leasemgr.bill_line (
   trues_up     bigint,
   allocation_share_id bigint,
   amendment_id bigint,
+  returns_fee_of bigint,
+  CONSTRAINT bill_line_returns_fee CHECK (returns_fee_of IS NULL OR (line_type = 'late_fee' AND amount < 0)),
   CONSTRAINT bill_line_rebill_adjusts CHECK (amendment_id IS NULL OR (line_type = 'adjustment' AND charge_id IS NOT NULL)),
   CONSTRAINT bill_line_period_ordered CHECK (period_end >= period_start),
   CONSTRAINT bill_line_estimated_charge CHECK (NOT estimated OR line_type = 'charge'),
@@ -69,6 +71,7 @@ CREATE TABLE leasemgr.bill_line (
 -- The rule "a charge period is billed once", for any number of bill runs, concurrent or not.
 CREATE UNIQUE INDEX bill_line_charge_once ON leasemgr.bill_line (charge_id, period_start) WHERE line_type = 'charge';
 CREATE INDEX bill_line_bill_idx ON leasemgr.bill_line (bill_id);
+CREATE INDEX bill_line_returns_fee ON leasemgr.bill_line (returns_fee_of) WHERE returns_fee_of IS NOT NULL;
 -- An estimated line is trued up once; a share of a shared cost is billed once.
 CREATE UNIQUE INDEX bill_line_true_up_once ON leasemgr.bill_line (trues_up) WHERE trues_up IS NOT NULL;
 CREATE UNIQUE INDEX bill_line_share_once ON leasemgr.bill_line (allocation_share_id) WHERE allocation_share_id IS NOT NULL;
@@ -82,7 +85,7 @@ COMMENT ON COLUMN leasemgr.bill_line.park_id IS 'The park.';
 COMMENT ON COLUMN leasemgr.bill_line.bill_id IS 'The bill.';
 COMMENT ON COLUMN leasemgr.bill_line.contract_id IS 'The contract (the bill''s).';
 COMMENT ON COLUMN leasemgr.bill_line.charge_id IS 'The charge billed; required for charge lines.';
-COMMENT ON COLUMN leasemgr.bill_line.kind IS 'The charge kind (rent, property_fee, ...), or late_fee.';
+COMMENT ON COLUMN leasemgr.bill_line.kind IS 'The charge kind (rent, property_fee, ...), or late_fee; on a lease handed over to its renewal, carried_over (on the old bill) and brought_forward or late_fee_brought_forward (on the renewal''s bill).';
 COMMENT ON COLUMN leasemgr.bill_line.period_start IS 'First day the line covers, inclusive.';
 COMMENT ON COLUMN leasemgr.bill_line.period_end IS 'Last day the line covers, inclusive.';
 COMMENT ON COLUMN leasemgr.bill_line.amount IS 'CNY, rounded half-up to the cent once, from exact inputs.';
@@ -92,6 +95,7 @@ COMMENT ON COLUMN leasemgr.bill_line.estimated IS 'A metered charge line billed 
 COMMENT ON COLUMN leasemgr.bill_line.trues_up IS 'On a true-up (an adjustment written by the bill run): the estimated line it settles, once. The amount is the real figure minus the estimate.';
 COMMENT ON COLUMN leasemgr.bill_line.allocation_share_id IS 'On an allocation line: the share of a shared cost it bills (leasemgr.allocation_share), once.';
 COMMENT ON COLUMN leasemgr.bill_line.amendment_id IS 'On an adjustment written by leasemgr.rebill: the approved amendment (the latest, when several are re-billed together) whose changes it re-bills. Only rebill writes it; rebill counts these lines, with the charge lines, as what stands billed.';
+COMMENT ON COLUMN leasemgr.bill_line.returns_fee_of IS 'On a credit written by leasemgr.post_late_fees: the bill whose late fee, already paid, turned out higher than what accrued (a payment recorded late); the excess comes back as this negative line.';
 COMMENT ON INDEX leasemgr.bill_line_true_up_once IS 'An estimated line is trued up once.';
 COMMENT ON INDEX leasemgr.bill_line_share_once IS 'A share of a shared cost is billed once.';
 

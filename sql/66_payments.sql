@@ -382,19 +382,6 @@ BEGIN
       DETAIL = pg_catalog.format('paid_on is the day the money was received; today is %s.', leasemgr.business_date()),
       HINT = 'Record the payment on or after the day it arrives, with that day as paid_on.';
   END IF;
-  -- A lease closed for its renewal handed its bills over: its tenant pays the renewal.
-  IF EXISTS (SELECT FROM leasemgr.contract c WHERE c.id OPERATOR(pg_catalog.=) record_payment.contract_id
-                AND c.state OPERATOR(pg_catalog.=) 'closed'
-                AND EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) c.id
-                               AND r.state OPERATOR(pg_catalog.<>) ALL ('{draft,pending_approval,approved,signed,cancelled}'::text[])))
-  THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM002',
-      MESSAGE = pg_catalog.format('contract %s was continued by its renewal %s', (SELECT c.code FROM leasemgr.contract c WHERE c.id OPERATOR(pg_catalog.=) record_payment.contract_id),
-                                  (SELECT r.code FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) record_payment.contract_id
-                                      AND r.state OPERATOR(pg_catalog.<>) 'cancelled' LIMIT 1)),
-      DETAIL = 'It is closed, and its unpaid bills were brought forward onto the renewal.',
-      HINT = 'Record the payment for the renewal.';
-  END IF;
   IF NOT (record_payment.channel OPERATOR(pg_catalog.=) ANY (v_channels)) THEN
     RAISE EXCEPTION USING ERRCODE = 'LM011',
       MESSAGE = pg_catalog.format('unknown payment channel "%s"', record_payment.channel),
@@ -450,6 +437,20 @@ BEGIN
       HINT = 'A reference identifies one payment. Check the reference; if both payments are real, the channel''s references must differ.';
   END IF;
 
+  -- A new payment for a lease closed for its renewal (a payment told again was returned above):
+  -- its bills were handed over, so its tenant pays the renewal.
+  IF EXISTS (SELECT FROM leasemgr.contract c WHERE c.id OPERATOR(pg_catalog.=) record_payment.contract_id
+                AND c.state OPERATOR(pg_catalog.=) 'closed'
+                AND EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) c.id
+                               AND r.state OPERATOR(pg_catalog.<>) ALL ('{draft,pending_approval,approved,signed,cancelled}'::text[])))
+  THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM002',
+      MESSAGE = pg_catalog.format('contract %s was continued by its renewal %s', (SELECT c.code FROM leasemgr.contract c WHERE c.id OPERATOR(pg_catalog.=) record_payment.contract_id),
+                                  (SELECT r.code FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) record_payment.contract_id
+                                      AND r.state OPERATOR(pg_catalog.<>) 'cancelled' LIMIT 1)),
+      DETAIL = 'It is closed, and its unpaid bills were brought forward onto the renewal.',
+      HINT = 'Record the payment for the renewal.';
+  END IF;
   PERFORM leasemgr.apply_credit(record_payment.contract_id);
   RETURN v_id;
 END

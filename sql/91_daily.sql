@@ -91,37 +91,77 @@ AS $fn$
 DECLARE
   v_n integer;
 BEGIN
+  IF post_late_fees.as_of IS NULL OR NOT isfinite(post_late_fees.as_of) OR post_late_fees.as_of > business_date() THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = format('late fees cannot be posted as of %s', COALESCE(post_late_fees.as_of::text, 'NULL')),
+      DETAIL = format('Today is %s: a fee is posted for days that have passed.', business_date()),
+      HINT = 'Post as of today (run_daily does), or a past day to catch up.';
+  END IF;
   -- One posting at a time: what was posted is read after the wait (READ COMMITTED).
   PERFORM pg_advisory_xact_lock(hashtext('leasemgr.late_fees'), 0);
-  WITH due AS (
-    SELECT b.id, b.park_id, b.contract_id, b.due_on, b.amount - b.paid AS open,
-           late_fee(b.id, post_late_fees.as_of) AS fee,
-           COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'), 0.00) AS posted
-      FROM bill b JOIN contract k ON k.id = b.contract_id
-     WHERE b.voided_at IS NULL AND b.due_on < post_late_fees.as_of
-       AND (post_late_fees.contract_id IS NULL OR b.contract_id = post_late_fees.contract_id)
-       -- frozen (no fee accrues), closed or cancelled contracts are not charged
-       AND k.state NOT IN ('amending', 'closed', 'cancelled')
-       AND (b.paid < b.amount OR EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'))
-       -- a catch-up for a day before the last posting of the bill changes nothing
-       AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
-                          AND l.period_end > post_late_fees.as_of - 1)
-  ), change AS (
-    -- what is new since the last posting; or, when a payment recorded late lowered the fee,
-    -- the excess posted, as far as the bill is still unpaid
-    SELECT d.*, CASE WHEN d.fee > d.posted THEN d.fee - d.posted ELSE -LEAST(d.posted - d.fee, d.open) END AS delta
-      FROM due d
-  ), ins AS (
+  -- The fee of each bill as late_fee says now, against what was posted of it before (a fee
+  -- brought forward from a lease the contract renews is its own: kind late_fee_brought_forward).
+  WITH change AS MATERIALIZED (
+    SELECT d.id AS bill_id, d.park_id, d.contract_id, d.due_on, d.fee, d.posted,
+           -- what is new; or, when a payment recorded late lowered the fee, the excess taken
+           -- back as far as the bill is unpaid, and the rest, already paid, returned as credit
+           CASE WHEN d.fee > d.posted THEN d.fee - d.posted ELSE -LEAST(d.posted - d.fee, d.room) END AS delta,
+           CASE WHEN d.fee < d.posted
+                THEN GREATEST(LEAST(d.posted - d.fee - LEAST(d.posted - d.fee, d.room), d.fee_paid + d.returned - d.fee), 0)
+                ELSE 0 END AS paid_back
+      FROM (SELECT b.id, b.park_id, b.contract_id, b.due_on,
+                   -- how far a bill can be brought down: to what is paid of it (not at all below 0
+                   -- once something is paid; freely while nothing is)
+                   CASE WHEN b.paid > 0 THEN GREATEST(b.amount - b.paid, 0) ELSE 1e15 END AS room,
+                   COALESCE((SELECT sum(a.amount) FROM payment_allocation a WHERE a.bill_id = b.id AND a.part = 'late_fee'), 0.00) AS fee_paid,
+                   COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.returns_fee_of = b.id), 0.00) AS returned,
+                   late_fee(b.id, post_late_fees.as_of) AS fee,
+                   COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
+                               AND l.kind = 'late_fee' AND l.returns_fee_of IS NULL), 0.00)
+                   -- less what was returned of it as credit on a bill of its own
+                   + COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.returns_fee_of = b.id), 0.00) AS posted
+              FROM bill b JOIN contract k ON k.id = b.contract_id
+             WHERE b.voided_at IS NULL AND b.due_on < post_late_fees.as_of
+               AND (post_late_fees.contract_id IS NULL OR b.contract_id = post_late_fees.contract_id)
+               -- frozen (no fee accrues), closed or cancelled contracts are not charged
+               AND k.state NOT IN ('amending', 'closed', 'cancelled')
+               -- a bill handed over to a renewal is settled there
+               AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.kind = 'carried_over')
+               AND (b.paid < b.amount OR EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
+                                                    AND l.kind = 'late_fee'))
+               -- a catch-up for a day before the last posting of the bill changes nothing
+               AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
+                                  AND l.kind = 'late_fee' AND l.period_end > post_late_fees.as_of - 1)) d
+  ), posted AS (
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    SELECT c.park_id, c.id, c.contract_id, 'late_fee', c.due_on, post_late_fees.as_of - 1, c.delta,
+    SELECT c.park_id, c.bill_id, c.contract_id, 'late_fee', c.due_on, post_late_fees.as_of - 1, c.delta,
            format('late fee on the unpaid principal through %s (due %s; leasemgr.late_fee): %s accrued in all, %s posted before, %s now%s',
                   post_late_fees.as_of - 1, c.due_on, money_text(c.fee), money_text(c.posted), money_text(c.delta),
                   CASE WHEN c.delta < 0 THEN ' (a payment recorded since counts from the day it was made)' ELSE '' END),
            'late_fee'
       FROM change c WHERE c.delta <> 0
-     ORDER BY c.id
+     ORDER BY c.bill_id
+    RETURNING 1
+  ), credit_bill AS (
+    -- fees already paid beyond what accrued come back as the tenant's credit, on a bill of
+    -- their own per contract
+    INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+    SELECT DISTINCT c.park_id, c.contract_id, date_trunc('month', post_late_fees.as_of)::date, post_late_fees.as_of,
+           post_late_fees.as_of, current_actor()
+      FROM change c WHERE c.paid_back > 0
+    RETURNING id, contract_id
+  ), returned AS (
+    INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type,
+                           returns_fee_of)
+    SELECT c.park_id, cb.id, c.contract_id, 'late_fee', c.due_on, post_late_fees.as_of - 1, -c.paid_back,
+           format('late fee of bill %s paid beyond what accrued (%s accrued, %s posted and paid; a payment recorded since counts from the day it was made): %s returned as credit',
+                  c.bill_id, money_text(c.fee), money_text(c.posted), money_text(c.paid_back)),
+           'late_fee', c.bill_id
+      FROM change c JOIN credit_bill cb ON cb.contract_id = c.contract_id
+     WHERE c.paid_back > 0
+     ORDER BY c.bill_id
     RETURNING 1)
-  SELECT count(*)::integer INTO v_n FROM ins;
+  SELECT (SELECT count(*) FROM posted)::integer + (SELECT count(*) FROM returned)::integer INTO v_n;
   RETURN v_n;
 END
 $fn$;
@@ -240,11 +280,24 @@ BEGIN
 
   -- Leases continued by their renewal hand over what they billed since, and close once final.
   IF v_day OPERATOR(pg_catalog.=) v_today THEN
-    SELECT pg_catalog.count(*) FILTER (WHERE leasemgr.renewal_hand_over(k.id))::integer INTO v_n
-      FROM leasemgr.contract k
-     WHERE k.state OPERATOR(pg_catalog.=) 'expired'
-       AND EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) k.id
-                      AND r.state OPERATOR(pg_catalog.=) ANY ('{active,amending}'::text[]));
+    v_n := 0;
+    FOR c IN SELECT k.id FROM leasemgr.contract k
+              WHERE k.state OPERATOR(pg_catalog.=) 'expired'
+                AND EXISTS (SELECT FROM leasemgr.contract r WHERE r.renews_contract_id OPERATOR(pg_catalog.=) k.id
+                               AND r.state OPERATOR(pg_catalog.<>) ALL ('{draft,pending_approval,approved,signed,cancelled}'::text[]))
+              ORDER BY k.id
+    LOOP
+      BEGIN
+        IF leasemgr.renewal_hand_over(c.id) THEN
+          v_n := v_n OPERATOR(pg_catalog.+) 1;
+        END IF;
+      EXCEPTION WHEN OTHERS THEN
+        -- one lease that cannot be handed over does not stop the job for every park: said, with
+        -- its SQLSTATE, and retried tomorrow
+        v_refused := v_refused OPERATOR(pg_catalog.+) 1;
+        RAISE WARNING 'run_daily: contract % could not be handed over to its renewal: % (SQLSTATE %)', c.id, SQLERRM, SQLSTATE;
+      END;
+    END LOOP;
     step := 'leases closed for their renewal'; done := v_n; RETURN NEXT;
   END IF;
 

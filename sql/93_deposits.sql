@@ -596,13 +596,14 @@ BEGIN
                             AND r.state IN ('requested', 'confirmed'))),
         HINT = 'Finish it (confirm the code, release it) or cancel it first.';
     END IF;
-    -- Each request gives five tries at a code; after two refunds locked by wrong codes, only an
-    -- admin requests a third (and checks the tenant's phone first).
-    IF (SELECT count(*) FROM deposit_refund r WHERE r.contract_id = NEW.contract_id AND r.failed_attempts >= 5) >= 2
+    -- Each request gives five tries at a code; after ten wrong codes over a deposit's refunds
+    -- (cancelled early or locked), only an admin requests the next (and checks the phone first).
+    IF (SELECT COALESCE(sum(r.failed_attempts), 0) FROM deposit_refund r WHERE r.contract_id = NEW.contract_id) >= 10
        AND NOT sees_all_parks() THEN
       RAISE EXCEPTION USING ERRCODE = 'LM021',
-        MESSAGE = format('two refunds of the deposit of contract %s were locked by wrong codes', c.code),
-        DETAIL = 'Ten wrong codes were entered for this deposit.',
+        MESSAGE = format('ten wrong codes were entered for the deposit of contract %s', c.code),
+        DETAIL = format('%s wrong codes over its refunds, cancelled or locked.',
+                        (SELECT sum(r.failed_attempts) FROM deposit_refund r WHERE r.contract_id = NEW.contract_id)),
         HINT = 'Check the tenant''s phone number with the tenant; a member of leasemgr_admin requests the next refund.';
     END IF;
     -- The deposit answers for what the tenant still owes: that is deducted first.

@@ -112,9 +112,17 @@ CREATE FUNCTION leasemgr.renewal_close_blockers(contract_id bigint) RETURNS text
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
   SELECT NULLIF(array_to_string(
-           CASE WHEN NOT EXISTS (SELECT FROM contract r WHERE r.renews_contract_id = renewal_close_blockers.contract_id
-                                    AND r.state IN ('active', 'amending'))
-                THEN ARRAY['an active renewal of it'] ELSE '{}' END
+           CASE WHEN NOT EXISTS (
+                  WITH RECURSIVE chain AS (
+                    SELECT k.id, k.tenant_id, k.end_date, k.state, 1 AS depth FROM contract k
+                     WHERE k.id = renewal_close_blockers.contract_id
+                    UNION ALL
+                    SELECT r.id, r.tenant_id, r.end_date, r.state, ch.depth + 1
+                      FROM chain ch JOIN contract r ON r.renews_contract_id = ch.id
+                     WHERE r.tenant_id = ch.tenant_id AND r.start_date = ch.end_date + 1
+                       AND r.state NOT IN ('cancelled', 'draft') AND ch.depth < 100)
+                  SELECT FROM chain WHERE depth > 1 AND state IN ('active', 'amending'))
+                THEN ARRAY['an active renewal of it (the same tenant, from the day after its end)'] ELSE '{}' END
            || final_bill_blockers(renewal_close_blockers.contract_id)
            || money_blockers(renewal_close_blockers.contract_id), '; '), '')
 $fn$;
@@ -248,16 +256,20 @@ BEGIN
       MESSAGE = format('contract %s does not exist', renewal_hand_over.contract_id),
       HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
   END IF;
-  SELECT k.* INTO n FROM contract k WHERE k.renews_contract_id = o.id AND k.state IN ('active', 'amending');
+  -- the lease in force at the end of the chain of renewals, each the successor of the one
+  -- before (same tenant, from the day after its end)
+  WITH RECURSIVE chain AS (
+    SELECT k.id, k.tenant_id, k.end_date, k.state, 1 AS depth FROM contract k WHERE k.id = o.id
+    UNION ALL
+    SELECT r.id, r.tenant_id, r.end_date, r.state, ch.depth + 1
+      FROM chain ch JOIN contract r ON r.renews_contract_id = ch.id
+     WHERE r.tenant_id = ch.tenant_id AND r.start_date = ch.end_date + 1 AND r.state NOT IN ('cancelled', 'draft')
+       AND ch.depth < 100)
+  SELECT k.* INTO n FROM contract k
+   WHERE k.id = (SELECT ch.id FROM chain ch WHERE ch.state IN ('active', 'amending') AND ch.id <> o.id
+                  ORDER BY ch.depth DESC LIMIT 1);
   IF NOT FOUND OR o.state <> 'expired' THEN
     RETURN false;  -- nothing to hand over (yet)
-  END IF;
-  IF n.tenant_id <> o.tenant_id OR n.start_date <> o.end_date + 1 THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM002',
-      MESSAGE = format('contract %s is not the renewal of contract %s', n.code, o.code),
-      DETAIL = format('A renewal is for the same tenant and starts the day after the end (%s); %s is for tenant %s from %s.',
-                      o.end_date + 1, n.code, n.tenant_id, n.start_date),
-      HINT = 'Draft renewals with leasemgr.renew; clear renews_contract_id of a contract that is not one.';
   END IF;
   -- Bill runs of the park and the deposits of both leases wait: what is read here is what moves.
   PERFORM pg_advisory_xact_lock(hashtext('leasemgr.bill_run'), (o.park_id % 2147483647)::integer);
@@ -295,15 +307,20 @@ BEGIN
             CASE WHEN b.due_on + v_grace >= v_day - 1 THEN b.due_on ELSE v_day - 1 - v_grace END, current_actor())
     RETURNING id INTO v_new_bill;
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    VALUES (o.park_id, b.id, o.id, 'other', v_day, v_day, -b.open,
-            format('%s unpaid, carried over to renewal %s (bill %s)', money_text(b.open), n.code, v_new_bill), 'adjustment');
+    SELECT o.park_id, b.id, o.id, 'carried_over', v_day, v_day, -(b.open - b.fee_open),
+           format('%s unpaid, carried over to renewal %s (bill %s)', money_text(b.open - b.fee_open), n.code, v_new_bill), 'adjustment'
+     WHERE b.open - b.fee_open > 0
+    UNION ALL
+    SELECT o.park_id, b.id, o.id, 'carried_over', v_day, v_day, -b.fee_open,
+           format('late fees of %s unpaid, carried over to renewal %s (bill %s)', money_text(b.fee_open), n.code, v_new_bill), 'late_fee'
+     WHERE b.fee_open > 0;
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    SELECT n.park_id, v_new_bill, n.id, 'other', v_day, v_day, b.open - b.fee_open,
+    SELECT n.park_id, v_new_bill, n.id, 'brought_forward', v_day, v_day, b.open - b.fee_open,
            format('balance brought forward from %s: %s unpaid on bill %s, due %s', o.code, money_text(b.open - b.fee_open),
                   b.id, b.due_on), 'adjustment'
      WHERE b.open - b.fee_open > 0
     UNION ALL
-    SELECT n.park_id, v_new_bill, n.id, 'late_fee', v_day, v_day, b.fee_open,
+    SELECT n.park_id, v_new_bill, n.id, 'late_fee_brought_forward', v_day, v_day, b.fee_open,
            format('late fees brought forward from %s: %s unpaid on bill %s (accrued through %s)', o.code, money_text(b.fee_open),
                   b.id, v_day - 1), 'late_fee'
      WHERE b.fee_open > 0;
@@ -316,21 +333,24 @@ BEGIN
     FROM bill x WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.amount < 0;
   IF v_credit > 0 THEN
     INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
-    VALUES (o.park_id, o.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
-    RETURNING id INTO v_old_bill;
-    INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
     VALUES (n.park_id, n.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
     RETURNING id INTO v_new_bill;
     -- the old lease's credit notes are settled into the carried credit
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    SELECT x.park_id, x.id, o.id, 'other', v_day, v_day, -(x.amount - x.paid),
+    SELECT x.park_id, x.id, o.id, 'carried_over', v_day, v_day, -(x.amount - x.paid),
            format('credit carried over to renewal %s (bill %s)', n.code, v_new_bill), 'adjustment'
       FROM bill x WHERE x.contract_id = o.id AND x.voided_at IS NULL AND x.amount < 0;
+    IF (SELECT COALESCE(sum(p.unallocated), 0.00) FROM payment p WHERE p.contract_id = o.id) > 0 THEN
+      INSERT INTO bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+      VALUES (o.park_id, o.id, date_trunc('month', v_day)::date, v_day, v_day, current_actor())
+      RETURNING id INTO v_old_bill;
+      INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+      VALUES (o.park_id, v_old_bill, o.id, 'carried_over', v_day, v_day,
+              (SELECT COALESCE(sum(p.unallocated), 0.00) FROM payment p WHERE p.contract_id = o.id),
+              format('money paid ahead carried over to renewal %s (bill %s)', n.code, v_new_bill), 'adjustment');
+    END IF;
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
-    VALUES (o.park_id, v_old_bill, o.id, 'other', v_day, v_day,
-            (SELECT COALESCE(sum(p.unallocated), 0.00) FROM payment p WHERE p.contract_id = o.id),
-            format('money paid ahead carried over to renewal %s (bill %s)', n.code, v_new_bill), 'adjustment'),
-           (n.park_id, v_new_bill, n.id, 'other', v_day, v_day, -v_credit,
+    VALUES (n.park_id, v_new_bill, n.id, 'brought_forward', v_day, v_day, -v_credit,
             format('credit brought forward from %s: %s', o.code, money_text(v_credit)), 'adjustment');
     PERFORM apply_credit(o.id);
   END IF;
@@ -352,6 +372,16 @@ CREATE FUNCTION leasemgr.renewal_takes_over() RETURNS trigger
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 BEGIN
+  -- only the true successor takes a lease over: the same tenant, from the day after its end
+  IF NOT EXISTS (SELECT FROM contract o WHERE o.id = NEW.renews_contract_id
+                    AND o.tenant_id = NEW.tenant_id AND o.end_date + 1 = NEW.start_date) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM002',
+      MESSAGE = format('contract %s cannot start as the renewal of contract %s', NEW.code,
+                       (SELECT o.code FROM contract o WHERE o.id = NEW.renews_contract_id)),
+      DETAIL = format('A renewal is for the same tenant and starts the day after the end of the lease it renews; %s starts on %s.',
+                      NEW.code, NEW.start_date),
+      HINT = 'Draft renewals with leasemgr.renew; clear renews_contract_id of a contract that is not one.';
+  END IF;
   IF (SELECT k.state FROM contract k WHERE k.id = NEW.renews_contract_id) = 'active' THEN
     PERFORM contract_transition(NEW.renews_contract_id, 'expire', format('continued by renewal %s', NEW.code));
   ELSIF (SELECT k.state FROM contract k WHERE k.id = NEW.renews_contract_id) = 'amending' THEN

@@ -49,14 +49,15 @@ visible_parks(PG_FUNCTION_ARGS)
 }
 
 /*
- * session_sees_park(park_id bigint) RETURNS boolean: does the session's login see the park
- * (admin, superuser, or a grant)? For SECURITY DEFINER functions, in which the current role is
- * the owner's and row-level security does not apply: they ask about the person logged in.
+ * session_sees_park(park_id bigint) RETURNS boolean: does the role the session acts as see the
+ * park (admin, superuser, or a grant)? For SECURITY DEFINER functions, in which the current
+ * role is the owner's and row-level security does not apply. The outer user is the login, or
+ * the role it SET ROLE to; a SECURITY DEFINER function does not change it.
  */
 Datum
 session_sees_park(PG_FUNCTION_ARGS)
 {
-	Oid			session = GetSessionUserId();
+	Oid			session = GetOuterUserId();
 	Oid			admin = get_role_oid("leasemgr_admin", true);
 	ArrayType  *parks;
 	Datum	   *elems;

@@ -3,7 +3,7 @@
 -- (sent by SMS, encrypted to the gateway's key, stored only as a salted hash) and a second
 -- finance person. Every refusal path, and the code never in clear.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 
 SELECT th.park('DP') AS park \gset
 SELECT th.contract_in(:park, 'expired', 'DP-1') AS c \gset
@@ -116,6 +116,8 @@ GRANT leasemgr_finance TO th_dp_finance;
 SET LOCAL ROLE th_dp_finance;
 SELECT is((th.error_of('SELECT * FROM leasemgr.deposit_refund_code')).code, '42501', 'finance cannot read the code''s hash');
 SELECT is((th.error_of('SELECT * FROM leasemgr.deposit_refund_attempt')).code, '42501', 'nor the codes entered');
+SELECT is(leasemgr.session_sees_park(:park), false,
+  'the park check of the definer functions follows SET ROLE: a role without the park does not see it');
 RESET ROLE;
 SELECT is((th.error_of(format($$SELECT leasemgr.deposit_refund_request(%s, 1, 'x')$$, :c))).code, 'LM021',
   'a second refund while one is in progress is refused');

@@ -4,7 +4,7 @@
 -- activates, takes over the old lease's unpaid balance and deposit; the old lease closes
 -- without a move-out.
 BEGIN;
-SELECT plan(32);
+SELECT plan(38);
 
 SELECT th.park('MO') AS park \gset
 CREATE FUNCTION pg_temp.as(p_actor text) RETURNS void LANGUAGE sql AS $$
@@ -102,6 +102,38 @@ SELECT alike((SELECT explain FROM leasemgr.bill_line WHERE contract_id = :r AND 
 SELECT is((SELECT sum(amount) FROM leasemgr.bill WHERE contract_id = :r), 6000.00, '6,000.00 on the renewal''s bill');
 SELECT is((th.error_of(format($$SELECT leasemgr.record_payment(%s, 100, '2026-01-05', 'bank_transfer', 'MO-LATE')$$, :o))).code, 'LM002',
   'a payment for the lease closed for its renewal is refused: its tenant pays the renewal');
+SELECT is(leasemgr.record_payment(:o, 92400.00, '2025-12-20', 'bank_transfer', 'MO-P2'),
+          (SELECT id FROM leasemgr.payment WHERE reference = 'MO-P2'),
+  'a payment recorded before, told again, still returns the first one');
+
+-- A chain of renewals: the old lease's last bill goes to the lease in force at the end of it.
+SELECT th.park('MC') AS mc \gset
+INSERT INTO leasemgr.late_fee_policy (park_id, daily_rate_pct, grace_days) VALUES (:mc, 0.05, 5);
+SELECT th.draft(:mc, 'MC-1', ARRAY[th.unit(:mc, 'MC-101', 100)], '2024-01-01', '2024-12-31') AS m1 \gset
+INSERT INTO leasemgr.charge (contract_id, kind, basis, rate, billed) VALUES (:m1, 'parking', 'fixed_month', 500, 'arrears');
+SELECT th.walk(:m1, 'active');
+SELECT leasemgr.bill_run('2024-12-01', :mc);
+-- and a bill long past due, with late fees accruing
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:mc, :m1, '2024-11-01', '2024-11-01', '2024-11-05', 'th.finance') RETURNING id AS mb \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:mc, :mb, :m1, 'other', '2024-11-01', '2024-11-30', 1000.00, 'cleaning November', 'adjustment');
+SELECT leasemgr.renew(:m1, '2025-12-31') AS m2 \gset
+SELECT th.walk(:m2, 'active');
+SELECT leasemgr.renew(:m2, '2026-12-31') AS m3 \gset
+SELECT th.walk(:m3, 'active');
+SELECT is((SELECT array_agg(state ORDER BY id) FROM leasemgr.contract WHERE id IN (:m1, :m2, :m3)), '{expired,expired,active}',
+  'two leases wait for their last parking month to be billed');
+SELECT leasemgr.bill_run('2026-01-01', :mc);
+SELECT leasemgr.run_daily();
+SELECT is((SELECT array_agg(state ORDER BY id) FROM leasemgr.contract WHERE id IN (:m1, :m2, :m3)), '{closed,closed,active}',
+  'billed, both are handed over and closed');
+SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE contract_id = :m3 AND explain LIKE 'balance brought forward from MC-1:%'), 1,
+  'the first lease''s December parking went to the lease in force at the end of the chain');
+SELECT ok((SELECT sum(amount) FROM leasemgr.bill_line WHERE contract_id = :m3 AND kind = 'late_fee_brought_forward') > 0,
+  'the late fees the old leases owed came along, as late fees');
+SELECT is((SELECT count(*)::int FROM leasemgr.bill_line WHERE contract_id IN (:m2, :m3) AND kind = 'late_fee' AND amount < 0), 0,
+  'and the next posting does not take them back (they are not the renewal''s own postings)');
 
 -- A lease with a charge billed in arrears: the renewal takes its money over at once, but the
 -- old lease closes only once its last month is billed (the daily job hands that over too).

@@ -2,7 +2,7 @@
 -- and 30 days, renewal suggestions, overdue bills), each once however often it runs, and each
 -- alert also an event of the outbox. Dates are relative to today: the rules are about today.
 BEGIN;
-SELECT plan(21);
+SELECT plan(26);
 
 SELECT th.park('RD') AS park \gset
 SELECT leasemgr.business_date() AS today \gset
@@ -86,6 +86,43 @@ SELECT results_eq(format($$SELECT amount FROM leasemgr.bill_line WHERE bill_id =
   $$VALUES (45.00), (50.00), (-75.00)$$,
   'a payment recorded late lowers the fee: 4 days = 20.00, so -75.00 of the 95.00 posted is taken back');
 SELECT is((SELECT amount - paid FROM leasemgr.bill WHERE id = :lb), 20.00, 'the bill asks the 20.00 fee that is due');
+
+-- A late fee paid and then found too high comes back as credit. 10,000.00 due 40 days ago;
+-- fees posted as of yesterday: 38 days x 5.00 = 190.00. Then a transfer of 10,050.00 received
+-- 30 days ago is recorded: 10,000.00 principal and 50.00 of the fee. The fee is now 9 days =
+-- 45.00: of the 145.00 too much, 140.00 still unpaid is taken back and the 5.00 paid returned.
+SELECT th.contract_in(:lpark, 'active', 'RL-2') AS cl2 \gset
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:lpark, :cl2, date_trunc('month', :'today'::date - 45)::date, :'today'::date - 45, :'today'::date - 40, 'th.finance')
+RETURNING id AS lb2 \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb2, :cl2, 'rent', :'today'::date - 45, :'today'::date - 45, 10000.00, 'rent', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date - 1, :cl2);
+SELECT is((SELECT sum(amount) FROM leasemgr.bill_line WHERE bill_id = :lb2 AND line_type = 'late_fee'), 190.00,
+  'fees posted through the day before yesterday: 38 days x 5.00 = 190.00');
+SELECT leasemgr.record_payment(:cl2, 10050.00, :'today'::date - 30, 'bank_transfer', 'RL-LATE-2');
+SELECT leasemgr.post_late_fees(:'today'::date, :cl2);
+SELECT results_eq(format($$SELECT bill_id = %s, amount, returns_fee_of IS NOT NULL FROM leasemgr.bill_line
+                          WHERE contract_id = %s AND line_type = 'late_fee' ORDER BY id$$, :lb2, :cl2),
+  $$VALUES (true, 190.00, false), (true, -140.00, false), (false, -5.00, true)$$,
+  '140.00 unpaid is taken back; the 5.00 paid beyond the 45.00 due comes back as credit on a bill of its own');
+SELECT is(leasemgr.post_late_fees(:'today'::date, :cl2), 0, 'posting again changes nothing: 190 - 140 - 5 = 45.00 = the fee');
+SELECT is((th.error_of(format('SELECT leasemgr.post_late_fees(%L)', :'today'::date + 1))).code, 'LM011',
+  'fees are not posted for days to come');
+-- A credit note on a bill with fees posted and nothing paid: the fee falls to 0.00 and the
+-- posted fee is taken back whole, the bill going further below zero; nothing is "returned".
+SELECT th.contract_in(:lpark, 'active', 'RL-3') AS cl3 \gset
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:lpark, :cl3, date_trunc('month', :'today'::date - 45)::date, :'today'::date - 45, :'today'::date - 40, 'th.finance')
+RETURNING id AS lb3 \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb3, :cl3, 'rent', :'today'::date - 45, :'today'::date - 45, 10000.00, 'rent', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date - 1, :cl3);
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb3, :cl3, 'rent', :'today'::date - 45, :'today'::date - 45, -10500.00, 'credit note', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date, :cl3);
+SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :lb3), -500.00,
+  'the fee of a bill credited below zero is taken back whole: 10,000 + 190 - 10,500 - 190 = -500.00');
 
 SELECT * FROM finish();
 ROLLBACK;
