@@ -106,15 +106,12 @@ BEGIN
            -- what is new; or, when a payment recorded late lowered the fee, the excess taken
            -- back as far as the bill is unpaid, and the rest, already paid, returned as credit
            CASE WHEN d.fee > d.posted THEN d.fee - d.posted ELSE -LEAST(d.posted - d.fee, d.room) END AS delta,
-           CASE WHEN d.fee < d.posted
-                THEN GREATEST(LEAST(d.posted - d.fee - LEAST(d.posted - d.fee, d.room), d.fee_paid + d.returned - d.fee), 0)
-                ELSE 0 END AS paid_back
+           -- (a bill paid beyond what it now owes: the overpayment is the excess it cannot take back)
+           CASE WHEN d.fee < d.posted THEN d.posted - d.fee - LEAST(d.posted - d.fee, d.room) ELSE 0 END AS paid_back
       FROM (SELECT b.id, b.park_id, b.contract_id, b.due_on,
                    -- how far a bill can be brought down: to what is paid of it (not at all below 0
                    -- once something is paid; freely while nothing is)
                    CASE WHEN b.paid > 0 THEN GREATEST(b.amount - b.paid, 0) ELSE 1e15 END AS room,
-                   COALESCE((SELECT sum(a.amount) FROM payment_allocation a WHERE a.bill_id = b.id AND a.part = 'late_fee'), 0.00) AS fee_paid,
-                   COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.returns_fee_of = b.id), 0.00) AS returned,
                    late_fee(b.id, post_late_fees.as_of) AS fee,
                    COALESCE((SELECT sum(l.amount) FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
                                AND l.kind = 'late_fee' AND l.returns_fee_of IS NULL), 0.00)
@@ -129,9 +126,11 @@ BEGIN
                AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.kind = 'carried_over')
                AND (b.paid < b.amount OR EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
                                                     AND l.kind = 'late_fee'))
-               -- a catch-up for a day before the last posting of the bill changes nothing
+               -- a catch-up for a day before the last posting of the bill (or return of its fee) changes nothing
                AND NOT EXISTS (SELECT FROM bill_line l WHERE l.bill_id = b.id AND l.line_type = 'late_fee'
-                                  AND l.kind = 'late_fee' AND l.period_end > post_late_fees.as_of - 1)) d
+                                  AND l.kind = 'late_fee' AND l.period_end > post_late_fees.as_of - 1)
+               AND NOT EXISTS (SELECT FROM bill_line l WHERE l.returns_fee_of = b.id
+                                  AND l.period_end > post_late_fees.as_of - 1)) d
   ), posted AS (
     INSERT INTO bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
     SELECT c.park_id, c.bill_id, c.contract_id, 'late_fee', c.due_on, post_late_fees.as_of - 1, c.delta,

@@ -2,7 +2,7 @@
 -- and 30 days, renewal suggestions, overdue bills), each once however often it runs, and each
 -- alert also an event of the outbox. Dates are relative to today: the rules are about today.
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 SELECT th.park('RD') AS park \gset
 SELECT leasemgr.business_date() AS today \gset
@@ -123,6 +123,42 @@ VALUES (:lpark, :lb3, :cl3, 'rent', :'today'::date - 45, :'today'::date - 45, -1
 SELECT leasemgr.post_late_fees(:'today'::date, :cl3);
 SELECT is((SELECT amount FROM leasemgr.bill WHERE id = :lb3), -500.00,
   'the fee of a bill credited below zero is taken back whole: 10,000 + 190 - 10,500 - 190 = -500.00');
+
+-- A fee returned as credit is not returned again by a catch-up for an earlier day. 10,000.00
+-- due 40 days ago; fees posted as of 10 days ago: 29 days x 5.00 = 145.00. Then 9,000.00 paid
+-- 35 days ago and 1,145.00 paid 5 days ago are recorded: the bill is paid. The fee is now
+-- 4 days on 10,000.00 (20.00) + 30 days on 1,000.00 (15.00) = 35.00: 110.00 comes back.
+SELECT th.contract_in(:lpark, 'active', 'RL-4') AS cl4 \gset
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:lpark, :cl4, date_trunc('month', :'today'::date - 45)::date, :'today'::date - 45, :'today'::date - 40, 'th.finance')
+RETURNING id AS lb4 \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb4, :cl4, 'rent', :'today'::date - 45, :'today'::date - 45, 10000.00, 'rent', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date - 10, :cl4);
+SELECT leasemgr.record_payment(:cl4, 9000.00, :'today'::date - 35, 'bank_transfer', 'RL-4-A');
+SELECT leasemgr.record_payment(:cl4, 1145.00, :'today'::date - 5, 'bank_transfer', 'RL-4-B');
+SELECT leasemgr.post_late_fees(:'today'::date, :cl4);
+SELECT is((SELECT amount FROM leasemgr.bill_line WHERE returns_fee_of = :lb4), -110.00,
+  'a paid fee of 145.00 that is now 35.00: 110.00 returned as credit');
+SELECT is(leasemgr.post_late_fees(:'today'::date - 8, :cl4) + leasemgr.post_late_fees(:'today'::date, :cl4), 0,
+  'a catch-up for an earlier day, then today again: nothing more');
+-- A credit note that leaves the bill exactly paid: the fee paid beyond what now accrues comes
+-- back. 10,000.00 due 40 days ago, 39 days of fees = 195.00; 10,050.00 paid today (10,000.00
+-- principal, 50.00 fee); a credit of -145.00 on the rent: the fee is now 9,855.00 x 0.05% x 39
+-- = 192.17 (192.1725), and the bill (10,050.00) is paid: 195.00 - 192.17 = 2.83 comes back.
+SELECT th.contract_in(:lpark, 'active', 'RL-5') AS cl5 \gset
+INSERT INTO leasemgr.bill (park_id, contract_id, period, issued_on, due_on, issued_by)
+VALUES (:lpark, :cl5, date_trunc('month', :'today'::date - 45)::date, :'today'::date - 45, :'today'::date - 40, 'th.finance')
+RETURNING id AS lb5 \gset
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb5, :cl5, 'rent', :'today'::date - 45, :'today'::date - 45, 10000.00, 'rent', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date, :cl5);
+SELECT leasemgr.record_payment(:cl5, 10050.00, :'today'::date, 'bank_transfer', 'RL-5-A');
+INSERT INTO leasemgr.bill_line (park_id, bill_id, contract_id, kind, period_start, period_end, amount, explain, line_type)
+VALUES (:lpark, :lb5, :cl5, 'rent', :'today'::date - 45, :'today'::date - 45, -145.00, 'credit note', 'adjustment');
+SELECT leasemgr.post_late_fees(:'today'::date, :cl5);
+SELECT is((SELECT amount FROM leasemgr.bill_line WHERE returns_fee_of = :lb5), -2.83,
+  'a credit note leaving the bill paid: the 2.83 of fee paid beyond what accrues comes back');
 
 SELECT * FROM finish();
 ROLLBACK;
