@@ -88,14 +88,21 @@ CREATE TABLE leasemgr.contract_unit (
   CONSTRAINT contract_unit_contract_fk FOREIGN KEY (contract_id, park_id, lease_range, is_live)
     REFERENCES leasemgr.contract (id, park_id, lease_range, is_live) ON UPDATE CASCADE ON DELETE CASCADE,
   CONSTRAINT contract_unit_unit_fk FOREIGN KEY (unit_id, park_id) REFERENCES leasemgr.unit (id, park_id),
-  -- The rule "one unit is never leased twice for overlapping dates", held by the index.
+  -- Added by sql/upgrade/0.1.0--0.2.0.sql, so last: the days a unit added or handed back by
+  -- an amendment is held (NULL: from the start, to the end of the lease).
+  held_from        date,
+  held_to          date,
+  held_range       daterange GENERATED ALWAYS AS
+                     (lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(held_from, held_to, '[]')) STORED,
+  CONSTRAINT contract_unit_held_order CHECK (held_from <= held_to),
+  -- The rule "one unit is never leased twice for overlapping days", held by the index.
   CONSTRAINT contract_unit_no_double_booking
-    EXCLUDE USING gist (unit_id WITH OPERATOR(pg_catalog.=), lease_range WITH OPERATOR(pg_catalog.&&))
+    EXCLUDE USING gist (unit_id WITH OPERATOR(pg_catalog.=), held_range WITH OPERATOR(pg_catalog.&&))
     WHERE (is_live)
 );
 CREATE INDEX contract_unit_unit_idx ON leasemgr.contract_unit (unit_id);
 COMMENT ON TABLE leasemgr.contract_unit IS
-  'The units a contract leases, with the billable area of each. Editable while the contract is a draft; a unit is never in two live contracts with overlapping dates (constraint contract_unit_no_double_booking).';
+  'The units a contract leases, with the billable area of each and the days it holds each (held_range). Editable while the contract is a draft, then only through an amendment; a unit is never in two live contracts for the same day (constraint contract_unit_no_double_booking).';
 COMMENT ON COLUMN leasemgr.contract_unit.id IS 'Row identifier.';
 COMMENT ON COLUMN leasemgr.contract_unit.park_id IS 'Taken from the contract; the unit must be of the same park.';
 COMMENT ON COLUMN leasemgr.contract_unit.contract_id IS 'The contract.';
@@ -103,6 +110,9 @@ COMMENT ON COLUMN leasemgr.contract_unit.unit_id IS 'The unit leased.';
 COMMENT ON COLUMN leasemgr.contract_unit.billable_area_m2 IS 'Area charged by area-based rents, m², > 0. Defaults to the unit''s area_m2.';
 COMMENT ON COLUMN leasemgr.contract_unit.lease_range IS 'Copy of the contract''s lease_range, kept equal by the cascading foreign key. Do not set.';
 COMMENT ON COLUMN leasemgr.contract_unit.is_live IS 'Copy of the contract''s is_live, kept equal by the cascading foreign key. Do not set.';
+COMMENT ON COLUMN leasemgr.contract_unit.held_from IS 'First day the contract holds the unit, when an amendment added it during the lease (add_units); NULL: from the start. Written only by leasemgr.amendment_approve.';
+COMMENT ON COLUMN leasemgr.contract_unit.held_to IS 'Last day the contract holds the unit, when an amendment handed it back before the end (remove_units); NULL: to the end. Written only by leasemgr.amendment_approve.';
+COMMENT ON COLUMN leasemgr.contract_unit.held_range IS 'The days the contract holds the unit: the lease (lease_range) cut to held_from..held_to. Computed. What the exclusion constraint, area-based rents, metered charges and allocations read.';
 
 CREATE TABLE leasemgr.contract_event (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -25,6 +25,8 @@ SELECT c.id            AS contract_id,
       FROM leasemgr.contract_unit cu
       JOIN leasemgr.unit un ON un.id = cu.unit_id
      WHERE cu.contract_id = c.id
+       -- the units at the end of the lease: not those an amendment handed back before it
+       AND cu.held_range @> (pg_catalog.upper(c.lease_range) - 1)
   ) u ON true;
 COMMENT ON VIEW leasemgr.contract_overview IS
   'One row per contract: park, tenant, state and since when, lease dates, units and billable area. Shows only the parks the reader is granted.';
@@ -39,8 +41,8 @@ COMMENT ON COLUMN leasemgr.contract_overview.state_since IS 'Since when the cont
 COMMENT ON COLUMN leasemgr.contract_overview.start_date IS 'First day of the lease (inclusive).';
 COMMENT ON COLUMN leasemgr.contract_overview.end_date IS 'Last day of the lease (inclusive).';
 COMMENT ON COLUMN leasemgr.contract_overview.terminated_on IS 'Last day of a lease ended early.';
-COMMENT ON COLUMN leasemgr.contract_overview.unit_count IS 'Number of units on the contract.';
-COMMENT ON COLUMN leasemgr.contract_overview.billable_area_m2 IS 'Total billable area of its units, m².';
-COMMENT ON COLUMN leasemgr.contract_overview.unit_codes IS 'The unit codes, comma separated.';
+COMMENT ON COLUMN leasemgr.contract_overview.unit_count IS 'Number of units the contract holds on the last day of the lease (units handed back earlier by an amendment are not counted).';
+COMMENT ON COLUMN leasemgr.contract_overview.billable_area_m2 IS 'Total billable area of those units, m².';
+COMMENT ON COLUMN leasemgr.contract_overview.unit_codes IS 'Their unit codes, comma separated.';
 
 GRANT SELECT ON leasemgr.contract_overview TO leasemgr_reader;

@@ -294,7 +294,7 @@ BEGIN ATOMIC
       JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id
        AND c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
       CROSS JOIN m
-      CROSS JOIN LATERAL (SELECT cu.lease_range OPERATOR(pg_catalog.*) pg_catalog.daterange(m.first, m.next) AS days) d
+      CROSS JOIN LATERAL (SELECT cu.held_range OPERATOR(pg_catalog.*) pg_catalog.daterange(m.first, m.next) AS days) d
      WHERE NOT pg_catalog.isempty(d.days)
   ), vacant AS (
     SELECT x.id, x.code,
@@ -486,13 +486,13 @@ BEGIN
           FROM sub sb
           CROSS JOIN LATERAL (
             SELECT cu.contract_id AS party, false AS whole,
-                   GREATEST(pg_catalog.lower(cu.lease_range), month) AS d0,
-                   LEAST(pg_catalog.upper(cu.lease_range), v_next) AS d1
+                   GREATEST(pg_catalog.lower(cu.held_range), month) AS d0,
+                   LEAST(pg_catalog.upper(cu.held_range), v_next) AS d1
               FROM leasemgr.contract_unit cu
               JOIN leasemgr.contract ct ON ct.id OPERATOR(pg_catalog.=) cu.contract_id
                AND ct.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
              WHERE cu.unit_id OPERATOR(pg_catalog.=) sb.unit_id
-               AND cu.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
+               AND cu.held_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(month, v_next)
             UNION ALL
             SELECT NULL::bigint, true, month, v_next) p
           CROSS JOIN LATERAL leasemgr.meter_consumption(sb.id,

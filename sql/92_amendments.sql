@@ -113,6 +113,8 @@ AS $fn$
            'start_date', c.start_date, 'end_date', c.end_date, 'deposit_amount', c.deposit_amount,
            'units', COALESCE((SELECT jsonb_agg(jsonb_build_object('unit_id', cu.unit_id, 'unit_code', u.code,
                                                                  'billable_area_m2', cu.billable_area_m2)
+                                               || jsonb_strip_nulls(jsonb_build_object('held_from', cu.held_from,
+                                                                                       'held_to', cu.held_to))
                                                ORDER BY cu.unit_id)
                                 FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
                                WHERE cu.contract_id = c.id), '[]'),
@@ -125,9 +127,10 @@ AS $fn$
     FROM contract c WHERE c.id = contract_terms.contract_id
 $fn$;
 COMMENT ON FUNCTION leasemgr.contract_terms(bigint) IS
-  'A contract''s terms now, as one JSON object: dates, deposit, units with their billable areas, every charge (all its columns) and the free-rent periods. leasemgr.contract_version keeps the same object for every set of terms an amendment replaced.';
+  'A contract''s terms now, as one JSON object: dates, deposit, units with their billable areas (and held_from, held_to for a unit added or handed back during the lease), every charge (all its columns) and the free-rent periods. leasemgr.contract_version keeps the same object for every set of terms an amendment replaced.';
 
--- The area of a contract on a day: each unit's area then (leasemgr.unit_area_change), summed.
+-- The area of a contract on a day: each unit held that day at its area then
+-- (leasemgr.unit_area_change), summed.
 CREATE FUNCTION leasemgr.contract_area_on(contract_id bigint, day date) RETURNS numeric
   LANGUAGE sql STABLE STRICT
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -136,10 +139,11 @@ AS $fn$
                                  WHERE h.contract_id = cu.contract_id AND h.unit_id = cu.unit_id
                                    AND h.effective_from > contract_area_on.day AND h.superseded_by IS NULL
                                  ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2)), 0)
-    FROM contract_unit cu WHERE cu.contract_id = contract_area_on.contract_id
+    FROM contract_unit cu
+   WHERE cu.contract_id = contract_area_on.contract_id AND cu.held_range @> contract_area_on.day
 $fn$;
 COMMENT ON FUNCTION leasemgr.contract_area_on(bigint, date) IS
-  'The billable area of a contract on a day, m²: the sum of its units'' areas as they were that day (amendments that changed an area from a later day taken back).';
+  'The billable area of a contract on a day, m²: the sum of the areas of the units it holds that day, as they were that day (amendments that changed an area from a later day taken back; units added later or handed back earlier left out).';
 
 -- ---- checking the changes (LM020) -----------------------------------------------------------
 
@@ -212,6 +216,30 @@ END
 $fn$;
 COMMENT ON FUNCTION leasemgr.amendment_amount(jsonb, text, integer, integer) IS
   'Internal: a positive number of an amendment''s changes with at most scale decimals, or SQLSTATE LM020.';
+
+-- The unit an entry of unit_areas, add_units or remove_units names, once per amendment, or LM020.
+CREATE FUNCTION leasemgr.amendment_unit(code text, list text, entry jsonb, seen bigint[]) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+BEGIN
+  IF jsonb_typeof(entry -> 'unit_id') IS DISTINCT FROM 'number' OR (entry ->> 'unit_id') !~ '^[0-9]{1,18}$' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM020',
+      MESSAGE = format('amendment of contract %s: %s.unit_id must be a unit id', code, list),
+      DETAIL = format('The entry is %s.', entry),
+      HINT = CASE list WHEN 'add_units' THEN 'Give the id of a unit of the park.' ELSE 'Give the id of a unit of the contract.' END;
+  END IF;
+  IF (entry ->> 'unit_id')::bigint = ANY (seen) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM020',
+      MESSAGE = format('amendment of contract %s: unit %s is listed twice', code, entry ->> 'unit_id'),
+      DETAIL = 'unit_areas, add_units and remove_units name it more than once.',
+      HINT = 'One change per unit and amendment: an area, an addition or a hand-back.';
+  END IF;
+  RETURN (entry ->> 'unit_id')::bigint;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.amendment_unit(text, text, jsonb, bigint[]) IS
+  'Internal: the unit id of an entry of an amendment''s unit lists, not named by an earlier entry (seen), or SQLSTATE LM020.';
 
 -- The objects of one list of the changes, or LM020.
 CREATE FUNCTION leasemgr.amendment_list(changes jsonb, key text, fields text[]) RETURNS SETOF jsonb
@@ -288,7 +316,7 @@ DECLARE
   c record;
   e jsonb;
   r record;
-  v_keys constant text[] := '{end_date,free_rent,unit_areas,charge_rates,charge_cycles}';
+  v_keys constant text[] := '{end_date,free_rent,unit_areas,add_units,remove_units,charge_rates,charge_cycles}';
   v_bad text;
   v_end date;
   v_from date;
@@ -301,6 +329,9 @@ DECLARE
   v_num numeric;
   v_charge record;
   v_ranges daterange[] := '{}';
+  v_removed bigint[];
+  v_gap datemultirange;
+  v_hole daterange;
 BEGIN
   SELECT k.id, k.code, k.park_id, k.state, k.start_date, k.end_date, k.terminated_on INTO c
     FROM contract k WHERE k.id = amendment_check.contract_id;
@@ -320,8 +351,14 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'LM020',
       MESSAGE = format('amendment of contract %s: unknown change %s', c.code, v_bad),
       DETAIL = format('An amendment changes %s; nothing else.', array_to_string(v_keys, ', ')),
-      HINT = 'Units are added or removed with a new contract for now (docs/amendments.md); check the spelling otherwise.';
+      HINT = 'Check the spelling; docs/amendments.md lists every change and its fields.';
   END IF;
+
+  -- The units handed back now (remove_units, checked below): they do not follow an extension,
+  -- and do not stay for the units' sub-meters.
+  SELECT COALESCE(array_agg((x ->> 'unit_id')::bigint), '{}') INTO v_removed
+    FROM amendment_list(changes, 'remove_units', '{unit_id,last_day}') x
+   WHERE (x ->> 'unit_id') ~ '^[0-9]{1,18}$';
 
   -- end_date: extend, or shorten to a day not before today.
   v_end := c.end_date;
@@ -347,20 +384,30 @@ BEGIN
         HINT = 'End the lease on or after the first day of every charge.';
     END IF;
     IF v_end > c.end_date THEN
-      -- the extension must find every unit free (the exclusion constraint would say so too)
-      SELECT o.code AS other, u.code AS unit, lower(x.lease_range) AS first_day, upper(x.lease_range) - 1 AS last_day INTO r
+      -- the extension must find every unit held to the end free (the exclusion constraint
+      -- would say so too); a unit handed back earlier stays handed back
+      SELECT o.code AS other, u.code AS unit, lower(x.held_range) AS first_day, upper(x.held_range) - 1 AS last_day INTO r
         FROM contract_unit cu
         JOIN contract_unit x ON x.unit_id = cu.unit_id AND x.contract_id <> cu.contract_id AND x.is_live
         JOIN contract o ON o.id = x.contract_id
         JOIN unit u ON u.id = cu.unit_id
-       WHERE cu.contract_id = c.id AND x.lease_range && daterange(c.end_date + 1, v_end, '[]')
-       ORDER BY lower(x.lease_range) LIMIT 1;
+       WHERE cu.contract_id = c.id AND cu.held_to IS NULL AND cu.unit_id <> ALL (v_removed)
+         AND x.held_range && daterange(c.end_date + 1, v_end, '[]')
+       ORDER BY lower(x.held_range) LIMIT 1;
       IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LM006',
           MESSAGE = format('amendment of contract %s: unit %s is not free until %s', c.code, r.unit, v_end),
           DETAIL = format('Contract %s holds unit %s from %s to %s.', r.other, r.unit, r.first_day, r.last_day),
           HINT = 'Extend the lease to the day before the other lease starts at the latest.';
       END IF;
+    END IF;
+    SELECT u.code, cu.held_from INTO r FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
+     WHERE cu.contract_id = c.id AND cu.held_from > v_end ORDER BY cu.held_from LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s is added from %s, after the new end', c.code, r.code, r.held_from),
+        DETAIL = format('The lease would end on %s.', v_end),
+        HINT = 'End the lease on or after the first day of every unit it adds.';
     END IF;
     v_eff := LEAST(c.end_date, v_end) + 1;
   END IF;
@@ -408,36 +455,181 @@ BEGIN
 
   -- unit_areas: a unit of the contract, a new area from a day within the lease.
   FOR e IN SELECT * FROM amendment_list(changes, 'unit_areas', '{unit_id,billable_area_m2,from}') LOOP
-    IF jsonb_typeof(e -> 'unit_id') IS DISTINCT FROM 'number' THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM020',
-        MESSAGE = format('amendment of contract %s: unit_areas.unit_id must be a unit id', c.code),
-        DETAIL = format('The entry is %s.', e),
-        HINT = 'Give the id of a unit of the contract.';
-    END IF;
-    v_id := (e ->> 'unit_id')::bigint;
+    v_id := amendment_unit(c.code, 'unit_areas', e, v_seen);
+    v_seen := v_seen || v_id;
     v_num := amendment_amount(e -> 'billable_area_m2', 'unit_areas.billable_area_m2', 2, 12);
     v_from := amendment_date(e -> 'from', 'unit_areas.from');
-    IF v_id = ANY (v_seen) THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM020',
-        MESSAGE = format('amendment of contract %s: unit %s is listed twice in unit_areas', c.code, v_id),
-        HINT = 'One area change per unit and amendment.';
-    END IF;
-    v_seen := v_seen || v_id;
-    SELECT cu.billable_area_m2 AS area, u.code INTO r FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
+    SELECT cu.billable_area_m2 AS area, u.code, COALESCE(cu.held_from, c.start_date) AS first_day,
+           COALESCE(cu.held_to, v_end) AS last_day INTO r
+      FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
      WHERE cu.contract_id = c.id AND cu.unit_id = v_id;
     IF NOT FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'LM020',
         MESSAGE = format('amendment of contract %s: unit %s is not leased by it', c.code, v_id),
+        DETAIL = format('Contract %s leases %s.', c.code,
+                        (SELECT string_agg(u.code, ', ' ORDER BY u.code) FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
+                          WHERE cu.contract_id = c.id)),
         HINT = 'Name a unit of the contract (leasemgr.contract_unit).';
     END IF;
-    IF v_from < c.start_date OR v_from > v_end THEN
+    IF v_from < r.first_day OR v_from > r.last_day THEN
       RAISE EXCEPTION USING ERRCODE = 'LM020',
         MESSAGE = format('amendment of contract %s: the area of unit %s cannot change from %s', c.code, r.code, v_from),
-        DETAIL = format('The lease runs from %s to %s.', c.start_date, v_end),
-        HINT = 'Give a day within the lease.';
+        DETAIL = format('The lease holds the unit from %s to %s.', r.first_day, r.last_day),
+        HINT = 'Give a day on which the lease holds the unit.';
     END IF;
     v_eff := LEAST(v_eff, v_from);
   END LOOP;
+
+  -- remove_units: a unit held to the end is handed back after its last day.
+  FOR e IN SELECT * FROM amendment_list(changes, 'remove_units', '{unit_id,last_day}') LOOP
+    v_id := amendment_unit(c.code, 'remove_units', e, v_seen);
+    v_seen := v_seen || v_id;
+    v_to := amendment_date(e -> 'last_day', 'remove_units.last_day');
+    SELECT u.code, COALESCE(cu.held_from, c.start_date) AS first_day, cu.held_to INTO r
+      FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
+     WHERE cu.contract_id = c.id AND cu.unit_id = v_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s is not leased by it', c.code, v_id),
+        DETAIL = format('Contract %s leases %s.', c.code,
+                        (SELECT string_agg(u.code, ', ' ORDER BY u.code) FROM contract_unit cu JOIN unit u ON u.id = cu.unit_id
+                          WHERE cu.contract_id = c.id)),
+        HINT = 'Name a unit of the contract (leasemgr.contract_unit).';
+    END IF;
+    IF r.held_to IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s was already handed back', c.code, r.code),
+        DETAIL = format('Its last day was %s.', r.held_to),
+        HINT = 'Name a unit the lease still holds.';
+    END IF;
+    IF v_to < r.first_day OR v_to >= v_end THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s cannot be handed back after %s', c.code, r.code, v_to),
+        DETAIL = format('The lease holds the unit from %s to %s.', r.first_day, v_end),
+        HINT = 'Give a last day from the unit''s first day to the day before the lease ends; to end the whole lease, terminate it.';
+    END IF;
+    -- consumption billed from readings stays billed: the unit goes after the last billed month
+    SELECT ch.id, ch.meter_kind, charge_billed_through(ch.id) AS through INTO v_charge FROM charge ch
+     WHERE ch.contract_id = c.id AND ch.basis = 'metered' AND charge_billed_through(ch.id) > v_to
+       AND EXISTS (SELECT FROM meter m WHERE m.unit_id = v_id AND m.kind = ch.meter_kind)
+     ORDER BY 3 DESC LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s cannot be handed back after %s', c.code, r.code, v_to),
+        DETAIL = format('Its %s meters are billed through %s (metered charge %s); months billed from readings are not re-billed.',
+                        v_charge.meter_kind, v_charge.through, v_charge.id),
+        HINT = format('Give a last day on or after %s.', v_charge.through);
+    END IF;
+    -- a unit handed back on a past day needs its final readings, as a move-out does
+    IF v_to < v_day THEN
+      SELECT string_agg(m.code, ', ' ORDER BY m.code) INTO v_bad
+        FROM meter m
+       WHERE m.unit_id = v_id
+         AND m.installed_at < (v_to + 1)::timestamp AT TIME ZONE current_setting('leasemgr.timezone')
+         AND (m.removed_at IS NULL OR m.removed_at >= v_to::timestamp AT TIME ZONE current_setting('leasemgr.timezone'))
+         AND NOT EXISTS (SELECT FROM meter_reading x
+                          WHERE x.meter_id = m.id AND x.voided_at IS NULL AND x.source IN ('photo', 'iot')
+                            AND x.read_at >= v_to::timestamp AT TIME ZONE current_setting('leasemgr.timezone'));
+      IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LM020',
+          MESSAGE = format('amendment of contract %s: unit %s, handed back after %s, has no final reading', c.code, r.code, v_to),
+          DETAIL = format('Missing: a final reading (photo or IoT) on or after %s of meter %s.', v_to, v_bad),
+          HINT = 'Record the final readings (leasemgr.meter_reading), then open or approve the amendment.';
+      END IF;
+    END IF;
+    -- a meter of the unit that also measures a unit the lease keeps (its sub-meter) would
+    -- leave that unit's use counted twice or not at all
+    SELECT p.code AS parent, sm.code AS sub, u.code AS unit INTO r
+      FROM meter p
+      JOIN meter sm ON sm.parent_id = p.id AND sm.unit_id <> v_id
+      JOIN contract_unit cu ON cu.unit_id = sm.unit_id AND cu.contract_id = c.id AND cu.held_to IS NULL
+      JOIN unit u ON u.id = sm.unit_id
+     WHERE p.unit_id = v_id AND p.removed_at IS NULL AND sm.removed_at IS NULL
+       AND sm.unit_id <> ALL (v_removed)
+     LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: meter %s of the unit handed back measures unit %s too', c.code, r.parent, r.unit),
+        DETAIL = format('Meter %s of unit %s is its sub-meter, and the lease keeps unit %s.', r.sub, r.unit, r.unit),
+        HINT = 'Hand back both units together, or give the kept unit its own meter (remove the sub-meter''s parent) first.';
+    END IF;
+    v_eff := LEAST(v_eff, v_to + 1);
+  END LOOP;
+
+  -- add_units: a unit of the park, free from its first day to the end of the lease.
+  FOR e IN SELECT * FROM amendment_list(changes, 'add_units', '{unit_id,from,billable_area_m2}') LOOP
+    v_id := amendment_unit(c.code, 'add_units', e, v_seen);
+    v_seen := v_seen || v_id;
+    v_from := amendment_date(e -> 'from', 'add_units.from');
+    IF e ? 'billable_area_m2' THEN
+      v_num := amendment_amount(e -> 'billable_area_m2', 'add_units.billable_area_m2', 2, 12);
+    END IF;
+    SELECT u.code, u.park_id INTO r FROM unit u WHERE u.id = v_id;
+    IF NOT FOUND OR r.park_id <> c.park_id THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s is not a unit of its park', c.code, v_id),
+        DETAIL = format('Contract %s is of park %s.', c.code, (SELECT k.code FROM park k WHERE k.id = c.park_id)),
+        HINT = 'Name a unit of the contract''s park (leasemgr.unit); units of parks you have not been granted are not visible to you.';
+    END IF;
+    SELECT cu.held_to INTO v_to FROM contract_unit cu WHERE cu.contract_id = c.id AND cu.unit_id = v_id;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s is already leased by it', c.code, r.code),
+        DETAIL = CASE WHEN v_to IS NULL THEN 'The lease holds it now.'
+                      ELSE format('The lease handed it back after %s.', v_to) END,
+        HINT = CASE WHEN v_to IS NULL THEN 'Change its area with unit_areas instead.'
+                    ELSE 'A unit handed back comes back with a new contract.' END;
+    END IF;
+    IF v_from < c.start_date OR v_from > v_end THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s cannot be added from %s', c.code, r.code, v_from),
+        DETAIL = format('The lease runs from %s to %s.', c.start_date, v_end),
+        HINT = 'Give a first day within the lease.';
+    END IF;
+    SELECT o.code AS other, lower(x.held_range) AS first_day, upper(x.held_range) - 1 AS last_day INTO v_charge
+      FROM contract_unit x JOIN contract o ON o.id = x.contract_id
+     WHERE x.unit_id = v_id AND x.is_live AND x.contract_id <> c.id
+       AND x.held_range && daterange(v_from, v_end, '[]')
+     ORDER BY lower(x.held_range) LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM006',
+        MESSAGE = format('amendment of contract %s: unit %s is not free from %s to %s', c.code, r.code, v_from, v_end),
+        DETAIL = format('Contract %s holds unit %s from %s to %s.', v_charge.other, r.code, v_charge.first_day, v_charge.last_day),
+        HINT = 'Add the unit from the day after that lease ends, or choose another unit.';
+    END IF;
+    SELECT ch.id, ch.meter_kind, charge_billed_through(ch.id) AS through INTO v_charge FROM charge ch
+     WHERE ch.contract_id = c.id AND ch.basis = 'metered' AND charge_billed_through(ch.id) >= v_from
+       AND EXISTS (SELECT FROM meter m WHERE m.unit_id = v_id AND m.kind = ch.meter_kind)
+     ORDER BY 3 DESC LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: unit %s cannot be added from %s', c.code, r.code, v_from),
+        DETAIL = format('The lease''s %s consumption is billed through %s (metered charge %s); months billed from readings are not re-billed.',
+                        v_charge.meter_kind, v_charge.through, v_charge.id),
+        HINT = format('Add the unit from a day after %s.', v_charge.through);
+    END IF;
+    v_eff := LEAST(v_eff, v_from);
+  END LOOP;
+
+  -- After the changes, every day of the lease holds a unit: a lease leases something.
+  IF changes ? 'remove_units' THEN
+    SELECT datemultirange(daterange(c.start_date, v_end, '[]'))
+           - COALESCE(range_agg(h.days), '{}'::datemultirange) INTO v_gap
+      FROM (SELECT daterange(COALESCE(cu.held_from, c.start_date),
+                             COALESCE((SELECT (x ->> 'last_day')::date FROM jsonb_array_elements(changes -> 'remove_units') x
+                                        WHERE (x ->> 'unit_id')::bigint = cu.unit_id), cu.held_to, v_end), '[]') AS days
+              FROM contract_unit cu WHERE cu.contract_id = c.id
+            UNION ALL
+            SELECT daterange((x ->> 'from')::date, v_end, '[]')
+              FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]')) x) h;
+    IF NOT isempty(v_gap) THEN
+      SELECT x INTO v_hole FROM unnest(v_gap) x ORDER BY x LIMIT 1;
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s would leave the lease without a unit from %s', c.code, lower(v_hole)),
+        DETAIL = format('No unit would be held from %s to %s.', lower(v_hole), upper(v_hole) - 1),
+        HINT = 'Keep at least one unit to the end, or end the lease (end_date, or terminate).';
+    END IF;
+  END IF;
 
   -- charge_rates and charge_cycles: a charge of the contract in force that day.
   v_seen := '{}';
@@ -664,7 +856,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text) IS
-  'Opens an amendment of an active contract and freezes it (state amending: bill runs skip it, late fees stop, dunning pauses, payments wait as credit). changes: a JSON object with end_date, free_rent, unit_areas, charge_rates, charge_cycles (docs/amendments.md); unknown keys or invalid values are refused (LM020) and nothing is opened. A second open amendment on the contract is refused. Returns the amendment id.';
+  'Opens an amendment of an active contract and freezes it (state amending: bill runs skip it, late fees stop, dunning pauses, payments wait as credit). changes: a JSON object with end_date, free_rent, unit_areas, add_units, remove_units, charge_rates, charge_cycles (docs/amendments.md); unknown keys or invalid values are refused (LM020) and nothing is opened. A second open amendment on the contract is refused. Returns the amendment id.';
 
 CREATE FUNCTION leasemgr.amendment_approve(amendment_id bigint, note text DEFAULT NULL) RETURNS integer
   AS 'MODULE_PATHNAME', 'amendment_approve'
@@ -789,12 +981,28 @@ BEGIN
     UPDATE contract_unit SET billable_area_m2 = (e ->> 'billable_area_m2')::numeric
      WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint;
   END LOOP;
+  -- remove_units and add_units: the days each unit is held. The exclusion constraint finds
+  -- an added unit free, as the check did.
+  FOR e IN SELECT x FROM jsonb_array_elements(COALESCE(a.changes -> 'remove_units', '[]')) x LOOP
+    UPDATE contract_unit SET held_to = (e ->> 'last_day')::date
+     WHERE contract_id = c.id AND unit_id = (e ->> 'unit_id')::bigint;
+  END LOOP;
+  FOR e IN SELECT x FROM jsonb_array_elements(COALESCE(a.changes -> 'add_units', '[]')) x ORDER BY (x ->> 'unit_id')::bigint LOOP
+    INSERT INTO contract_unit (contract_id, unit_id, billable_area_m2, held_from)  -- area NULL: the unit's
+    VALUES (c.id, (e ->> 'unit_id')::bigint, (e ->> 'billable_area_m2')::numeric, (e ->> 'from')::date);
+  END LOOP;
   -- Then every area-based charge is charged on the area of its own days: cut on each day the
-  -- contract's area changes, and each part pinned to its area.
-  IF a.changes ? 'unit_areas' THEN
-    FOR d IN SELECT DISTINCT h.effective_from AS day FROM unit_area_change h
-              WHERE h.contract_id = c.id AND h.superseded_by IS NULL
-                AND contract_area_on(c.id, h.effective_from - 1) <> contract_area_on(c.id, h.effective_from)
+  -- contract's area changes (an area changed, a unit added or handed back), and each part
+  -- pinned to its area.
+  IF a.changes ?| '{unit_areas,add_units,remove_units}' THEN
+    FOR d IN SELECT DISTINCT x.day
+               FROM (SELECT h.effective_from AS day FROM unit_area_change h
+                      WHERE h.contract_id = c.id AND h.superseded_by IS NULL
+                     UNION
+                     SELECT cu.held_from FROM contract_unit cu WHERE cu.contract_id = c.id AND cu.held_from IS NOT NULL
+                     UNION
+                     SELECT cu.held_to + 1 FROM contract_unit cu WHERE cu.contract_id = c.id AND cu.held_to IS NOT NULL) x
+              WHERE contract_area_on(c.id, x.day - 1) <> contract_area_on(c.id, x.day)
               ORDER BY 1 LOOP
       FOR ch IN SELECT x.id FROM charge x
                  WHERE x.contract_id = c.id AND x.basis IN ('per_m2_month', 'per_m2_day')
@@ -916,6 +1124,23 @@ BEGIN
     field := format('unit %s billable_area_m2', field);
     from_date := (e ->> 'from')::date;
     after := (e ->> 'billable_area_m2')::numeric(12,2)::text;
+    RETURN NEXT;
+  END LOOP;
+  FOR e IN SELECT * FROM jsonb_array_elements(COALESCE(a.changes -> 'add_units', '[]')) LOOP
+    field := format('unit %s', (SELECT u.code FROM unit u WHERE u.id = (e ->> 'unit_id')::bigint));
+    from_date := (e ->> 'from')::date;
+    before := 'not leased';
+    after := format('leased from %s, %s m²', e ->> 'from',
+                    COALESCE((e ->> 'billable_area_m2')::numeric(12,2),
+                             (SELECT u.area_m2 FROM unit u WHERE u.id = (e ->> 'unit_id')::bigint)));
+    RETURN NEXT;
+  END LOOP;
+  FOR e IN SELECT * FROM jsonb_array_elements(COALESCE(a.changes -> 'remove_units', '[]')) LOOP
+    SELECT u ->> 'unit_code', format('leased to the end, %s m²', u ->> 'billable_area_m2') INTO field, before
+      FROM jsonb_array_elements(t -> 'units') u WHERE (u ->> 'unit_id')::bigint = (e ->> 'unit_id')::bigint;
+    field := format('unit %s', field);
+    from_date := (e ->> 'last_day')::date + 1;
+    after := format('handed back after %s', e ->> 'last_day');
     RETURN NEXT;
   END LOOP;
   FOR e IN SELECT * FROM jsonb_array_elements(COALESCE(a.changes -> 'charge_rates', '[]'))
@@ -1217,13 +1442,14 @@ REVOKE ALL ON FUNCTION leasemgr.amendment_before_write(), leasemgr.amendment_aft
   leasemgr.split_charge(bigint, date, bigint), leasemgr.rebill(bigint), leasemgr.contract_terms(bigint),
   leasemgr.contract_area_on(bigint, date), leasemgr.amendment_date(jsonb, text),
   leasemgr.amendment_amount(jsonb, text, integer, integer), leasemgr.amendment_list(jsonb, text, text[]),
+  leasemgr.amendment_unit(text, text, jsonb, bigint[]),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
   leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint), leasemgr.charge_periods(bigint, date, date),
   leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_terms(bigint), leasemgr.contract_area_on(bigint, date),
   leasemgr.amendment_date(jsonb, text), leasemgr.amendment_amount(jsonb, text, integer, integer),
-  leasemgr.amendment_list(jsonb, text, text[]), leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint),
-  leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
+  leasemgr.amendment_list(jsonb, text, text[]), leasemgr.amendment_unit(text, text, jsonb, bigint[]),
+  leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
   leasemgr.charge_periods(bigint, date, date), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text), leasemgr.amendment_approve(bigint, text),
   leasemgr.amendment_apply(bigint, text), leasemgr.amendment_withdraw(bigint, text),

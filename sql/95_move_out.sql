@@ -24,7 +24,8 @@ AS $fn$
   SELECT format('a final reading (photo or IoT) on or after %s of meter %s', min(c.last_day),
                 string_agg(format('%s (unit %s)', m.code, u.code), ', ' ORDER BY m.code))
     FROM c
-    JOIN contract_unit cu ON cu.contract_id = c.id
+    -- the units held to the end: one handed back earlier had its final reading then
+    JOIN contract_unit cu ON cu.contract_id = c.id AND cu.held_range @> c.last_day
     JOIN unit u ON u.id = cu.unit_id
     JOIN meter m ON m.unit_id = cu.unit_id
    WHERE m.installed_at < c.last_day_starts + interval '1 day'
@@ -199,7 +200,9 @@ BEGIN
           COALESCE((renew.changes ->> 'deposit_amount')::numeric, c.deposit_amount))
   RETURNING id INTO v_id;
   INSERT INTO contract_unit (contract_id, unit_id, billable_area_m2)
-  SELECT v_id, cu.unit_id, cu.billable_area_m2 FROM contract_unit cu WHERE cu.contract_id = c.id ORDER BY cu.unit_id;
+  SELECT v_id, cu.unit_id, cu.billable_area_m2 FROM contract_unit cu
+   WHERE cu.contract_id = c.id AND cu.held_range @> c.end_date  -- not the units handed back before the end
+   ORDER BY cu.unit_id;
   -- The charges running on the last day, at the rate in force that day (escalation included)
   -- unless a new rate is given; escalation steps count again from the renewal's first day.
   INSERT INTO charge (contract_id, kind, basis, rate, breakpoint, valid_from, valid_to, cycle_months, billed, due_day,

@@ -236,12 +236,12 @@ load_occupancy(int64 park_id, DateADT first, int ndays)
 	args[0] = Int64GetDatum(park_id);
 	args[1] = DateADTGetDatum(first);
 	args[2] = DateADTGetDatum(first + ndays - 1);
-	if (SPI_execute_with_args("SELECT cu.unit_id, GREATEST(c.start_date, $2), "
-							  "LEAST(pg_catalog.upper(c.lease_range) OPERATOR(pg_catalog.-) 1, $3) "
+	if (SPI_execute_with_args("SELECT cu.unit_id, GREATEST(pg_catalog.lower(cu.held_range), $2), "
+							  "LEAST(pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1, $3) "
 							  "FROM leasemgr.contract c JOIN leasemgr.contract_unit cu ON cu.contract_id OPERATOR(pg_catalog.=) c.id "
 							  "WHERE c.park_id OPERATOR(pg_catalog.=) $1 "
 							  "AND c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}') "
-							  "AND c.lease_range OPERATOR(pg_catalog.&&) pg_catalog.daterange($2, $3, '[]')",
+							  "AND cu.held_range OPERATOR(pg_catalog.&&) pg_catalog.daterange($2, $3, '[]')",
 							  3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "occupancy query failed");
 	MemoryContextSwitchTo(cxt);

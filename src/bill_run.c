@@ -652,6 +652,7 @@ load_extras(Run *r, Datum *args, const char *nulls)
 							"  ON m.kind OPERATOR(pg_catalog.=) ch.meter_kind "
 							"  JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
 							"   AND cu.contract_id OPERATOR(pg_catalog.=) l.contract_id "
+							"   AND cu.held_range OPERATOR(pg_catalog.&&) pg_catalog.daterange(l.period_start, l.period_end, '[]') "
 							"  JOIN leasemgr.anomaly a ON a.meter_id OPERATOR(pg_catalog.=) m.id "
 							"  WHERE ch.id OPERATOR(pg_catalog.=) l.charge_id AND a.state OPERATOR(pg_catalog.=) 'confirmed' "
 							"  AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "

@@ -1140,8 +1140,8 @@ rent_in_force(PG_FUNCTION_ARGS)
 		lm_row_not_found("contract", arg);
 	}
 	/*
-	 * The units with the billable area each had on as_of: an amendment that changed an area
-	 * from a later day left the earlier area in leasemgr.unit_area_change.
+	 * The units held on as_of, with the billable area each had that day: an amendment that
+	 * changed an area from a later day left the earlier area in leasemgr.unit_area_change.
 	 */
 	if (unit_plan == NULL)
 	{
@@ -1153,7 +1153,8 @@ rent_in_force(PG_FUNCTION_ARGS)
 								 "    AND h.effective_from OPERATOR(pg_catalog.>) $2 AND h.superseded_by IS NULL "
 								 "  ORDER BY h.effective_from LIMIT 1), cu.billable_area_m2) "
 								 "FROM leasemgr.contract_unit cu "
-								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 ORDER BY cu.unit_id", 2, argtypes);
+								 "WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 AND cu.held_range OPERATOR(pg_catalog.@>) $2 "
+								 "ORDER BY cu.unit_id", 2, argtypes);
 	}
 	{
 		Datum		uargs[2] = {arg, DateADTGetDatum(as_of)};

@@ -875,7 +875,7 @@ emit_transition(EventCache *cache, const LmRow *row, const char *event, const ch
 			code_plan = lm_keep_plan("SELECT u.code, NOT EXISTS (SELECT FROM leasemgr.contract_unit o "
 									 "  WHERE o.unit_id OPERATOR(pg_catalog.=) u.id AND o.is_live "
 									 "  AND o.contract_id OPERATOR(pg_catalog.<>) $2 "
-									 "  AND pg_catalog.upper(o.lease_range) OPERATOR(pg_catalog.>) $3) "
+									 "  AND pg_catalog.upper(o.held_range) OPERATOR(pg_catalog.>) $3) "
 									 "FROM leasemgr.unit u WHERE u.id OPERATOR(pg_catalog.=) $1", 3, code_types);
 		}
 		if (SPI_execute_plan(units_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)

@@ -5,8 +5,10 @@
  *
  * park_id, lease_range and is_live of a contract_unit row are copies of its contract's,
  * filled in here on insert and kept equal afterwards by the cascading foreign key
- * contract_unit_contract_fk. The exclusion constraint contract_unit_no_double_booking holds
- * the rule "a unit is never in two live contracts with overlapping dates", also between
+ * contract_unit_contract_fk. held_from and held_to cut the lease to the days an amendment
+ * added or handed back the unit; only an amendment's application writes them. The
+ * exclusion constraint contract_unit_no_double_booking holds the rule "a unit is never in two
+ * live contracts for the same day" on held_range (the lease cut to those days), also between
  * concurrent transactions; this trigger only explains a refusal before the constraint
  * would, naming the contract in the way.
  */
@@ -25,6 +27,7 @@
 #include "utils/rangetypes.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/typcache.h"
 
 #include "leasemgr.h"
 #include "lm_contract_states.h"
@@ -33,10 +36,12 @@ PG_FUNCTION_INFO_V1(contract_unit_before_write);
 
 enum
 {
-	U_ID, U_PARK_ID, U_CONTRACT_ID, U_UNIT_ID, U_AREA, U_RANGE, U_LIVE, U__COUNT
+	U_ID, U_PARK_ID, U_CONTRACT_ID, U_UNIT_ID, U_AREA, U_RANGE, U_LIVE, U_HELD_FROM, U_HELD_TO,
+	U_HELD_RANGE, U__COUNT
 };
 static const char *const unit_colnames[U__COUNT] = {
-	"id", "park_id", "contract_id", "unit_id", "billable_area_m2", "lease_range", "is_live"
+	"id", "park_id", "contract_id", "unit_id", "billable_area_m2", "lease_range", "is_live",
+	"held_from", "held_to", "held_range"
 };
 
 typedef struct UnitCache
@@ -47,12 +52,32 @@ typedef struct UnitCache
 } UnitCache;
 
 /*
- * Is the unit held by another live contract for part of the range? A direct probe of the
- * exclusion constraint's own index (unit_id =, lease_range &&; partial on is_live), so a
+ * The days the row holds its unit: the lease cut to held_from..held_to, as the generated
+ * column held_range will be (a BEFORE trigger sees it not computed yet).
+ */
+static Datum
+held_range(const LmRow *row, const int *att)
+{
+	TypeCacheEntry *typcache = lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO);
+	RangeBound	lower = {.infinite = lm_row_null(row, att[U_HELD_FROM]), .inclusive = true, .lower = true};
+	RangeBound	upper = {.infinite = lm_row_null(row, att[U_HELD_TO]), .inclusive = true, .lower = false};
+	RangeType  *lease = DatumGetRangeTypeP(lm_row_datum(row, att[U_RANGE]));
+
+	if (lm_row_null(row, att[U_HELD_FROM]) && lm_row_null(row, att[U_HELD_TO]))
+		return lm_row_datum(row, att[U_RANGE]);
+	lower.val = lower.infinite ? (Datum) 0 : lm_row_datum(row, att[U_HELD_FROM]);
+	upper.val = upper.infinite ? (Datum) 0 : lm_row_datum(row, att[U_HELD_TO]);
+	return RangeTypePGetDatum(range_intersect_internal(typcache, lease,
+													   make_range(typcache, &lower, &upper, false)));
+}
+
+/*
+ * Is the unit held by another live contract on one of the days? A direct probe of the
+ * exclusion constraint's own index (unit_id =, held_range &&; partial on is_live), so a
  * submission that finds its units free costs no query.
  */
 static bool
-unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum lease_range,
+unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum days,
 					  Datum contract_id)
 {
 	const int  *att = cache->att;
@@ -69,7 +94,7 @@ unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum lease
 
 	/* Heap attribute numbers: systable_beginscan maps them to the index's columns. */
 	ScanKeyInit(&keys[0], att[U_UNIT_ID], BTEqualStrategyNumber, F_INT8EQ, unit_id);
-	ScanKeyInit(&keys[1], att[U_RANGE], RANGESTRAT_OVERLAPS, F_RANGE_OVERLAPS, lease_range);
+	ScanKeyInit(&keys[1], att[U_HELD_RANGE], RANGESTRAT_OVERLAPS, F_RANGE_OVERLAPS, days);
 	scan = systable_beginscan(rel, cache->booking_index, true, GetActiveSnapshot(), 2, keys);
 	while (!booked && HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
@@ -82,9 +107,9 @@ unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum lease
 	return booked;
 }
 
-/* Names the live contract that already holds the unit for part of the range. */
+/* Names the live contract that already holds the unit on one of the days. */
 static void
-explain_double_booking(Datum unit_id, Datum lease_range, Datum contract_id)
+explain_double_booking(Datum unit_id, Datum days, Datum contract_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		args[3];
@@ -94,20 +119,20 @@ explain_double_booking(Datum unit_id, Datum lease_range, Datum contract_id)
 		Oid			argtypes[3] = {INT8OID, DATERANGEOID, INT8OID};
 
 		plan = lm_keep_plan("SELECT u.code, c.code, c.state, "
-							"       pg_catalog.to_char(pg_catalog.lower(cu.lease_range), 'YYYY-MM-DD'), "
-							"       pg_catalog.to_char(pg_catalog.upper(cu.lease_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
+							"       pg_catalog.to_char(pg_catalog.lower(cu.held_range), 'YYYY-MM-DD'), "
+							"       pg_catalog.to_char(pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
 							"       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
 							"       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
 							"FROM leasemgr.contract_unit cu "
 							"JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
 							"JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
 							"WHERE cu.unit_id OPERATOR(pg_catalog.=) $1 AND cu.is_live "
-							"  AND cu.lease_range OPERATOR(pg_catalog.&&) $2 "
+							"  AND cu.held_range OPERATOR(pg_catalog.&&) $2 "
 							"  AND cu.contract_id OPERATOR(pg_catalog.<>) $3 LIMIT 1",
 							3, argtypes);
 	}
 	args[0] = unit_id;
-	args[1] = lease_range;
+	args[1] = days;
 	args[2] = contract_id;
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "double-booking query failed");
@@ -214,26 +239,28 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 			 !lm_row_changed(&old, &new, att[U_CONTRACT_ID]) &&
 			 !lm_row_changed(&old, &new, att[U_UNIT_ID]) &&
 			 !lm_row_changed(&old, &new, att[U_PARK_ID]) &&
-			 !lm_row_changed(&old, &new, att[U_AREA]))
+			 !lm_row_changed(&old, &new, att[U_AREA]) &&
+			 !lm_row_changed(&old, &new, att[U_HELD_FROM]) &&
+			 !lm_row_changed(&old, &new, att[U_HELD_TO]))
 	{
 		/*
 		 * Only the copies of the contract changed: the cascade of a transition. Becoming live
-		 * (submit) or moving the end (terminate) must find the unit free. A direct write of
-		 * the copies is left to the constraints: NOT NULL refuses NULLs (checked after this
-		 * trigger, so never probe with one), and the foreign key refuses any value that is
-		 * not the contract's.
+		 * (submit) or moving the end (terminate, an amendment) must find the unit free on the
+		 * days this row holds it (a unit handed back earlier does not follow the end). A
+		 * direct write of the copies is left to the constraints: NOT NULL refuses NULLs
+		 * (checked after this trigger, so never probe with one), and the foreign key refuses
+		 * any value that is not the contract's.
 		 */
 		if (!lm_row_null(&new, att[U_LIVE]) && !lm_row_null(&new, att[U_RANGE]) &&
 			!lm_row_null(&old, att[U_LIVE]) &&
 			DatumGetBool(lm_row_datum(&new, att[U_LIVE])) &&
 			(!DatumGetBool(lm_row_datum(&old, att[U_LIVE])) ||
 			 lm_row_changed(&old, &new, att[U_RANGE])) &&
-			unit_booked_elsewhere(rel, cache, lm_row_datum(&new, att[U_UNIT_ID]),
-								  lm_row_datum(&new, att[U_RANGE]),
+			unit_booked_elsewhere(rel, cache, lm_row_datum(&new, att[U_UNIT_ID]), held_range(&new, att),
 								  lm_row_datum(&new, att[U_CONTRACT_ID])))
 		{
 			lm_spi_connect(&spi);
-			explain_double_booking(lm_row_datum(&new, att[U_UNIT_ID]), lm_row_datum(&new, att[U_RANGE]),
+			explain_double_booking(lm_row_datum(&new, att[U_UNIT_ID]), held_range(&new, att),
 								   lm_row_datum(&new, att[U_CONTRACT_ID]));
 		}
 		result = new.tuple;
@@ -260,6 +287,17 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 			lm_refuse_term_change(&f, "units", "units and billable areas",
 								  is_insert ? "add a unit" : "change a unit or its billable area");
 		lm_check_park_of_contract(&new, att[U_PARK_ID], &f);
+		/* The days a unit is held are what an approved amendment added or handed back. */
+		if (lm_amendment_applying != DatumGetInt64(contract_id) &&
+			(is_insert ? !lm_row_null(&new, att[U_HELD_FROM]) || !lm_row_null(&new, att[U_HELD_TO])
+			 : lm_row_changed(&old, &new, att[U_HELD_FROM]) || lm_row_changed(&old, &new, att[U_HELD_TO])))
+			ereport(ERROR,
+					(errcode(ERRCODE_LM_TERMS_LOCKED),
+					 errmsg("the days contract %s holds a unit are written by amendments only", f.code),
+					 errdetail("held_from and held_to record a unit added or handed back during the lease; they would be %s and %s.",
+							   lm_row_null(&new, att[U_HELD_FROM]) ? "empty" : lm_row_text(&new, att[U_HELD_FROM]),
+							   lm_row_null(&new, att[U_HELD_TO]) ? "empty" : lm_row_text(&new, att[U_HELD_TO])),
+					 errhint("Leave them empty: a draft leases its units for the whole lease. Add or hand back a unit of a live lease with leasemgr.amendment_open (add_units, remove_units).")));
 
 		area = check_unit_of_contract(lm_row_datum(&new, att[U_UNIT_ID]), &f);
 		lm_edit(&edits, att[U_PARK_ID], Int64GetDatum(f.park_id), false);

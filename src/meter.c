@@ -319,9 +319,14 @@ register_use(const MeterInfo *m, const char *reg, TimestampTz from, TimestampTz 
 /*
  * The meters a contract's (or a unit's, by_unit) consumption of a kind is measured by, over
  * [$3, $4): "FROM ... WHERE ..." over leasemgr.meter m, for queries whose $1 is the contract
- * or unit and $2 the kind. A sub-meter whose parent measures the same units is inside the
- * parent: left out, so the units' use is counted once, by the parent.
+ * or unit and $2 the kind. A contract's meters are those of the units it holds on some of
+ * the days (contract_unit cu: an amendment may add or hand back a unit during the lease). A
+ * sub-meter whose parent measures the same units, on every day its own unit is held, is
+ * inside the parent: left out, so the units' use is counted once, by the parent.
  */
+#define HELD_MIDNIGHT(bound) \
+	"pg_catalog." bound "(cu.held_range)::pg_catalog.timestamp AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone')"
+
 static char *
 measured_meters(bool by_unit)
 {
@@ -334,10 +339,24 @@ measured_meters(bool by_unit)
 					"  AND (p.removed_at IS NULL OR p.removed_at OPERATOR(pg_catalog.>) $3) AND %s)",
 					by_unit ? "WHERE m.unit_id OPERATOR(pg_catalog.=) $1"
 					: "JOIN leasemgr.contract_unit cu ON cu.unit_id OPERATOR(pg_catalog.=) m.unit_id "
-					"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1",
+					"WHERE cu.contract_id OPERATOR(pg_catalog.=) $1 "
+					"AND " HELD_MIDNIGHT("upper") " OPERATOR(pg_catalog.>) $3 "
+					"AND " HELD_MIDNIGHT("lower") " OPERATOR(pg_catalog.<) $4",
 					by_unit ? "p.unit_id OPERATOR(pg_catalog.=) $1"
 					: "p.unit_id OPERATOR(pg_catalog.=) ANY (SELECT cu2.unit_id FROM leasemgr.contract_unit cu2 "
-					"WHERE cu2.contract_id OPERATOR(pg_catalog.=) $1)");
+					"WHERE cu2.contract_id OPERATOR(pg_catalog.=) $1 "
+					"AND cu2.held_range OPERATOR(pg_catalog.@>) cu.held_range)");
+}
+
+/*
+ * The moments a meter of the contract counts between: [$3, $4) cut to the days its unit is
+ * held. A unit's own meter counts the whole window.
+ */
+static const char *
+held_window(bool by_unit)
+{
+	return by_unit ? "$3, $4"
+		: "GREATEST($3, " HELD_MIDNIGHT("lower") "), LEAST($4, " HELD_MIDNIGHT("upper") ")";
 }
 
 /*
@@ -361,11 +380,12 @@ doubtful_anomalies(bool by_unit, int64 id, const char *kind, TimestampTz from, T
 
 		plans[by_unit] = lm_keep_plan(psprintf(
 							"SELECT a.id, a.kind, m.code, pg_catalog.lower(a.during), a.state FROM leasemgr.anomaly a "
-							"JOIN (SELECT m.id, m.code %s) m ON m.id OPERATOR(pg_catalog.=) a.meter_id "
+							"JOIN (SELECT m.id, m.code, pg_catalog.tstzrange(%s) AS counted %s) m "
+							"  ON m.id OPERATOR(pg_catalog.=) a.meter_id "
 							"WHERE a.state OPERATOR(pg_catalog.<>) 'dismissed' "
 							"AND a.kind OPERATOR(pg_catalog.=) ANY ('{spike,negative,bounds}') "
-							"AND a.during OPERATOR(pg_catalog.&&) pg_catalog.tstzrange($3, $4) ORDER BY a.id",
-							measured_meters(by_unit)),
+							"AND a.during OPERATOR(pg_catalog.&&) m.counted ORDER BY a.id",
+							held_window(by_unit), measured_meters(by_unit)),
 							4, argtypes);
 	}
 	args[0] = Int64GetDatum(id);
@@ -405,6 +425,7 @@ metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to
 	TimestampTz to_t = lm_local_midnight(to + 1);
 	Datum		args[4];
 	MeterInfo  *meters;
+	TimestampTz *counted;		/* per meter: the moments it counts between */
 	int			i,
 				k;
 
@@ -416,8 +437,8 @@ metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to
 	{
 		Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		plans[by_unit] = lm_keep_plan(psprintf("SELECT " METER_COLUMNS " %s ORDER BY m.code, m.id",
-											   measured_meters(by_unit)),
+		plans[by_unit] = lm_keep_plan(psprintf("SELECT %s, " METER_COLUMNS " %s ORDER BY m.code, m.id",
+											   held_window(by_unit), measured_meters(by_unit)),
 									  4, argtypes);
 	}
 	args[0] = Int64GetDatum(id);
@@ -429,14 +450,23 @@ metered_usage(bool by_unit, int64 id, const char *kind, DateADT from, DateADT to
 	MemoryContextSwitchTo(cxt);
 	u->nmeters = (int) SPI_processed;
 	meters = palloc(sizeof(MeterInfo) * Max(u->nmeters, 1));
+	counted = palloc(sizeof(TimestampTz) * 2 * Max(u->nmeters, 1));
 	for (i = 0; i < u->nmeters; i++)
-		read_meter(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &meters[i]);
+	{
+		bool		isnull;
+
+		counted[2 * i] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		counted[2 * i + 1] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		read_meter(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &meters[i]);
+	}
 	SPI_freetuptable(SPI_tuptable);
 	u->missing = palloc(sizeof(int64) * Max(u->nmeters, 1));
 
 	for (i = 0; i < u->nmeters; i++)
 	{
 		MeterInfo  *m = &meters[i];
+		TimestampTz from_t = counted[2 * i];
+		TimestampTz to_t = counted[2 * i + 1];
 		bool		ok = true;
 		int64		q;
 

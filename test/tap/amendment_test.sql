@@ -147,12 +147,12 @@ SELECT is((SELECT count(*)::int FROM leasemgr.alert WHERE contract_id = :l AND k
 SELECT pg_temp.lease('AB', '2025-01-01', '2099-12-31') AS b \gset
 SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"rent": 5}', 'x')$$, :b),
   'LM020', 'amendment of contract AB: unknown change rent',
-  'An amendment changes end_date, free_rent, unit_areas, charge_rates, charge_cycles; nothing else.',
-  'Units are added or removed with a new contract for now (docs/amendments.md); check the spelling otherwise.',
+  'An amendment changes end_date, free_rent, unit_areas, add_units, remove_units, charge_rates, charge_cycles; nothing else.',
+  'Check the spelling; docs/amendments.md lists every change and its fields.',
   'an unknown key is refused');
 SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{}', 'x')$$, :b),
   'LM020', 'amendment of contract AB changes nothing', 'changes is {}.',
-  'Give a JSON object with one or more of end_date, free_rent, unit_areas, charge_rates, charge_cycles (docs/amendments.md).',
+  'Give a JSON object with one or more of end_date, free_rent, unit_areas, add_units, remove_units, charge_rates, charge_cycles (docs/amendments.md).',
   'an empty change is refused');
 SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"end_date": "2099-02-30"}', 'x')$$, :b),
   'LM020', 'amendment: end_date must be a date', '"2099-02-30" is not a date.', 'Write dates as "YYYY-MM-DD" strings.',
