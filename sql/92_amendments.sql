@@ -307,6 +307,38 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.charge_billed_through(bigint) IS
   'The last day of a charge that a bill run has billed (the end of its last charge line); NULL when none.';
 
+-- A unit added or handed back from a day changes who pays the allocations by area, power,
+-- heads or sub-meter of every rule whose scope holds it: refused into a month already billed,
+-- whose shares are final.
+CREATE FUNCTION leasemgr.amendment_allocations_open(code text, unit_code text, unit_id bigint, day date, what text)
+  RETURNS void
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  r record;
+BEGIN
+  SELECT ar.name, max(s.month) AS month INTO r
+    FROM unit u
+    JOIN allocation_rule ar ON ar.park_id = u.park_id AND ar.method <> 'fixed_share'
+     AND (ar.scope = 'park' OR (ar.scope_building_id = u.building_id AND (ar.scope = 'building' OR ar.scope_floor = u.floor)))
+    JOIN allocation_share s ON s.rule_id = ar.id
+   WHERE u.id = amendment_allocations_open.unit_id
+     AND (s.month + interval '1 month')::date > amendment_allocations_open.day
+     AND EXISTS (SELECT FROM bill_line l WHERE l.allocation_share_id = s.id)
+   GROUP BY ar.id, ar.name ORDER BY max(s.month) DESC, ar.name LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM020',
+      MESSAGE = format('amendment of contract %s: unit %s cannot be %s', code, unit_code, what),
+      DETAIL = format('The shares of allocation rule "%s" are billed for %s; billed shares are final.', r.name, to_char(r.month, 'YYYY-MM')),
+      HINT = format('Give a day from %s on.', (r.month + interval '1 month')::date);
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.amendment_allocations_open(text, text, bigint, date, text) IS
+  'Internal to amendment_check: LM020 when a unit added or handed back from a day would change an allocation month already billed.';
+
 CREATE FUNCTION leasemgr.amendment_check(contract_id bigint, changes jsonb) RETURNS date
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, leasemgr, pg_temp
@@ -354,8 +386,7 @@ BEGIN
       HINT = 'Check the spelling; docs/amendments.md lists every change and its fields.';
   END IF;
 
-  -- The units handed back now (remove_units, checked below): they do not follow an extension,
-  -- and do not stay for the units' sub-meters.
+  -- The units handed back now (remove_units, checked below): they do not follow an extension.
   SELECT COALESCE(array_agg((x ->> 'unit_id')::bigint), '{}') INTO v_removed
     FROM amendment_list(changes, 'remove_units', '{unit_id,last_day}') x
    WHERE (x ->> 'unit_id') ~ '^[0-9]{1,18}$';
@@ -537,22 +568,7 @@ BEGIN
           HINT = 'Record the final readings (leasemgr.meter_reading), then open or approve the amendment.';
       END IF;
     END IF;
-    -- a meter of the unit that also measures a unit the lease keeps (its sub-meter) would
-    -- leave that unit's use counted twice or not at all
-    SELECT p.code AS parent, sm.code AS sub, u.code AS unit INTO r
-      FROM meter p
-      JOIN meter sm ON sm.parent_id = p.id AND sm.unit_id <> v_id
-      JOIN contract_unit cu ON cu.unit_id = sm.unit_id AND cu.contract_id = c.id AND cu.held_to IS NULL
-      JOIN unit u ON u.id = sm.unit_id
-     WHERE p.unit_id = v_id AND p.removed_at IS NULL AND sm.removed_at IS NULL
-       AND sm.unit_id <> ALL (v_removed)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM020',
-        MESSAGE = format('amendment of contract %s: meter %s of the unit handed back measures unit %s too', c.code, r.parent, r.unit),
-        DETAIL = format('Meter %s of unit %s is its sub-meter, and the lease keeps unit %s.', r.sub, r.unit, r.unit),
-        HINT = 'Hand back both units together, or give the kept unit its own meter (remove the sub-meter''s parent) first.';
-    END IF;
+    PERFORM amendment_allocations_open(c.code, r.code, v_id, v_to + 1, 'handed back after ' || v_to);
     v_eff := LEAST(v_eff, v_to + 1);
   END LOOP;
 
@@ -586,9 +602,11 @@ BEGIN
         DETAIL = format('The lease runs from %s to %s.', c.start_date, v_end),
         HINT = 'Give a first day within the lease.';
     END IF;
+    -- free of every lease that holds or held it on those days: a closed one too (its days
+    -- are history, and the exclusion constraint only sees live leases)
     SELECT o.code AS other, lower(x.held_range) AS first_day, upper(x.held_range) - 1 AS last_day INTO v_charge
       FROM contract_unit x JOIN contract o ON o.id = x.contract_id
-     WHERE x.unit_id = v_id AND x.is_live AND x.contract_id <> c.id
+     WHERE x.unit_id = v_id AND (x.is_live OR o.state = 'closed') AND x.contract_id <> c.id
        AND x.held_range && daterange(v_from, v_end, '[]')
      ORDER BY lower(x.held_range) LIMIT 1;
     IF FOUND THEN
@@ -608,6 +626,7 @@ BEGIN
                         v_charge.meter_kind, v_charge.through, v_charge.id),
         HINT = format('Add the unit from a day after %s.', v_charge.through);
     END IF;
+    PERFORM amendment_allocations_open(c.code, r.code, v_id, v_from, 'added from ' || v_from);
     v_eff := LEAST(v_eff, v_from);
   END LOOP;
 
@@ -628,6 +647,42 @@ BEGIN
         MESSAGE = format('amendment of contract %s would leave the lease without a unit from %s', c.code, lower(v_hole)),
         DETAIL = format('No unit would be held from %s to %s.', lower(v_hole), upper(v_hole) - 1),
         HINT = 'Keep at least one unit to the end, or end the lease (end_date, or terminate).';
+    END IF;
+  END IF;
+
+  -- A unit added or handed back and a unit whose meter is its meter's parent or sub-meter are
+  -- held on the same days: a sub-meter is left to its parent only on the parent's days, so
+  -- any other pair would count a use twice, or bill it to the next occupant's lease too.
+  IF changes ?| '{add_units,remove_units}' THEN
+    WITH proj AS (
+      SELECT cu.unit_id,
+             daterange(COALESCE(cu.held_from, c.start_date),
+                       COALESCE((SELECT (x ->> 'last_day')::date FROM jsonb_array_elements(COALESCE(changes -> 'remove_units', '[]')) x
+                                  WHERE (x ->> 'unit_id')::bigint = cu.unit_id), cu.held_to, v_end), '[]') AS days
+        FROM contract_unit cu WHERE cu.contract_id = c.id
+      UNION ALL
+      SELECT (x ->> 'unit_id')::bigint, daterange((x ->> 'from')::date, v_end, '[]')
+        FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]')) x),
+    touched AS (
+      SELECT (x ->> 'unit_id')::bigint AS unit_id
+        FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]') || COALESCE(changes -> 'remove_units', '[]')) x)
+    SELECT pm.code AS parent, pu.code AS parent_unit, sm.code AS sub, su.code AS sub_unit,
+           lower(p.days) AS p_from, upper(p.days) - 1 AS p_to, lower(q.days) AS s_from, upper(q.days) - 1 AS s_to INTO r
+      FROM proj p
+      JOIN proj q ON q.unit_id <> p.unit_id AND q.days && p.days AND q.days <> p.days
+      JOIN meter pm ON pm.unit_id = p.unit_id AND pm.removed_at IS NULL
+      JOIN meter sm ON sm.parent_id = pm.id AND sm.unit_id = q.unit_id AND sm.removed_at IS NULL
+      JOIN unit pu ON pu.id = p.unit_id
+      JOIN unit su ON su.id = q.unit_id
+     WHERE p.unit_id IN (SELECT unit_id FROM touched) OR q.unit_id IN (SELECT unit_id FROM touched)
+     ORDER BY pm.code, sm.code LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM020',
+        MESSAGE = format('amendment of contract %s: units %s and %s would be held on different days, but meter %s measures both',
+                         c.code, r.parent_unit, r.sub_unit, r.parent),
+        DETAIL = format('Meter %s of unit %s is the parent of sub-meter %s of unit %s. The lease would hold %s from %s to %s and %s from %s to %s.',
+                        r.parent, r.parent_unit, r.sub, r.sub_unit, r.parent_unit, r.p_from, r.p_to, r.sub_unit, r.s_from, r.s_to),
+        HINT = 'Add or hand back both units on the same day, or end the sub-meter''s link to its parent (meter.parent_id) first.';
     END IF;
   END IF;
 
@@ -1442,13 +1497,14 @@ REVOKE ALL ON FUNCTION leasemgr.amendment_before_write(), leasemgr.amendment_aft
   leasemgr.split_charge(bigint, date, bigint), leasemgr.rebill(bigint), leasemgr.contract_terms(bigint),
   leasemgr.contract_area_on(bigint, date), leasemgr.amendment_date(jsonb, text),
   leasemgr.amendment_amount(jsonb, text, integer, integer), leasemgr.amendment_list(jsonb, text, text[]),
-  leasemgr.amendment_unit(text, text, jsonb, bigint[]),
+  leasemgr.amendment_unit(text, text, jsonb, bigint[]), leasemgr.amendment_allocations_open(text, text, bigint, date, text),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
   leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint), leasemgr.charge_periods(bigint, date, date),
   leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_terms(bigint), leasemgr.contract_area_on(bigint, date),
   leasemgr.amendment_date(jsonb, text), leasemgr.amendment_amount(jsonb, text, integer, integer),
   leasemgr.amendment_list(jsonb, text, text[]), leasemgr.amendment_unit(text, text, jsonb, bigint[]),
+  leasemgr.amendment_allocations_open(text, text, bigint, date, text),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
   leasemgr.charge_periods(bigint, date, date), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text), leasemgr.amendment_approve(bigint, text),

@@ -15,28 +15,32 @@ CREATE FUNCTION leasemgr.move_out_blockers(contract_id bigint) RETURNS text
   LANGUAGE sql STABLE STRICT
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
-  -- every meter on the lease's units that ran on its last day needs a reading (photo or IoT,
-  -- not void) taken on or after that day, in the operator's time zone
-  WITH c AS (
-    SELECT k.id, upper(k.lease_range) - 1 AS last_day,
-           (((upper(k.lease_range) - 1)::timestamp) AT TIME ZONE current_setting('leasemgr.timezone')) AS last_day_starts
-      FROM contract k WHERE k.id = move_out_blockers.contract_id AND business_date() IS NOT NULL)
-  SELECT format('a final reading (photo or IoT) on or after %s of meter %s', min(c.last_day),
-                string_agg(format('%s (unit %s)', m.code, u.code), ', ' ORDER BY m.code))
-    FROM c
-    -- the units held to the end: one handed back earlier had its final reading then
-    JOIN contract_unit cu ON cu.contract_id = c.id AND cu.held_range @> c.last_day
-    JOIN unit u ON u.id = cu.unit_id
-    JOIN meter m ON m.unit_id = cu.unit_id
-   WHERE m.installed_at < c.last_day_starts + interval '1 day'
-     AND (m.removed_at IS NULL OR m.removed_at >= c.last_day_starts)
-     AND NOT EXISTS (SELECT FROM meter_reading r
-                      WHERE r.meter_id = m.id AND r.read_at >= c.last_day_starts AND r.voided_at IS NULL
-                        AND r.source IN ('photo', 'iot'))
+  -- every meter on the lease's units that ran on the last day the lease held its unit needs a
+  -- reading (photo or IoT, not void) taken on or after that day, in the operator's time zone:
+  -- the lease's last day, or the last day of a unit an amendment handed back earlier
+  WITH d AS (
+    SELECT cu.unit_id, upper(cu.held_range) - 1 AS last_day,
+           (((upper(cu.held_range) - 1)::timestamp) AT TIME ZONE current_setting('leasemgr.timezone')) AS last_day_starts
+      FROM contract_unit cu
+     WHERE cu.contract_id = move_out_blockers.contract_id AND NOT isempty(cu.held_range) AND business_date() IS NOT NULL),
+  missing AS (
+    SELECT d.last_day, string_agg(format('%s (unit %s)', m.code, u.code), ', ' ORDER BY m.code) AS meters
+      FROM d
+      JOIN unit u ON u.id = d.unit_id
+      JOIN meter m ON m.unit_id = d.unit_id
+     WHERE m.installed_at < d.last_day_starts + interval '1 day'
+       AND (m.removed_at IS NULL OR m.removed_at >= d.last_day_starts)
+       AND NOT EXISTS (SELECT FROM meter_reading r
+                        WHERE r.meter_id = m.id AND r.read_at >= d.last_day_starts AND r.voided_at IS NULL
+                          AND r.source IN ('photo', 'iot'))
+     GROUP BY d.last_day)
+  SELECT string_agg(format('a final reading (photo or IoT) on or after %s of meter %s', last_day, meters), '; '
+                    ORDER BY last_day)
+    FROM missing
   HAVING count(*) > 0
 $fn$;
 COMMENT ON FUNCTION leasemgr.move_out_blockers(bigint) IS
-  'What keeps a lease from starting its move-out, in words, or NULL: every meter of its units that ran on the last day of the lease needs a final reading, photo or IoT and not void, taken on or after that day. The state machine''s start_move_out asks it.';
+  'What keeps a lease from starting its move-out, in words, or NULL: every meter of its units that ran on the last day the lease held the unit (the last day of the lease, or of a unit an amendment handed back earlier) needs a final reading, photo or IoT and not void, taken on or after that day. The state machine''s start_move_out asks it.';
 
 -- Money still open: bills unpaid, deposit held; shared by closing and the renewal's takeover.
 CREATE FUNCTION leasemgr.money_blockers(contract_id bigint) RETURNS text[]

@@ -36,8 +36,10 @@ PG_FUNCTION_INFO_V1(contract_unit_before_write);
 
 enum
 {
-	U_ID, U_PARK_ID, U_CONTRACT_ID, U_UNIT_ID, U_AREA, U_RANGE, U_LIVE, U_HELD_FROM, U_HELD_TO,
-	U_HELD_RANGE, U__COUNT
+	U_ID, U_PARK_ID, U_CONTRACT_ID, U_UNIT_ID, U_AREA, U_RANGE, U_LIVE,
+	U__REQUIRED,
+	/* Columns added after 0.1.0: 0 in att[] while the database is still on 0.1.0. */
+	U_HELD_FROM = U__REQUIRED, U_HELD_TO, U_HELD_RANGE, U__COUNT
 };
 static const char *const unit_colnames[U__COUNT] = {
 	"id", "park_id", "contract_id", "unit_id", "billable_area_m2", "lease_range", "is_live",
@@ -51,6 +53,20 @@ typedef struct UnitCache
 	Oid			booking_index;	/* the exclusion constraint's GiST index */
 } UnitCache;
 
+/* Is the column there (0.2.0 on), and set? */
+static bool
+held_set(const LmRow *row, const int *att, int col)
+{
+	return att[col] > 0 && !lm_row_null(row, att[col]);
+}
+
+/* Did the column change? (Never, on a 0.1.0 schema without it.) */
+static bool
+held_changed(const LmRow *old, const LmRow *new, const int *att, int col)
+{
+	return att[col] > 0 && lm_row_changed(old, new, att[col]);
+}
+
 /*
  * The days the row holds its unit: the lease cut to held_from..held_to, as the generated
  * column held_range will be (a BEFORE trigger sees it not computed yet).
@@ -58,13 +74,14 @@ typedef struct UnitCache
 static Datum
 held_range(const LmRow *row, const int *att)
 {
-	TypeCacheEntry *typcache = lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO);
-	RangeBound	lower = {.infinite = lm_row_null(row, att[U_HELD_FROM]), .inclusive = true, .lower = true};
-	RangeBound	upper = {.infinite = lm_row_null(row, att[U_HELD_TO]), .inclusive = true, .lower = false};
+	TypeCacheEntry *typcache;
+	RangeBound	lower = {.infinite = !held_set(row, att, U_HELD_FROM), .inclusive = true, .lower = true};
+	RangeBound	upper = {.infinite = !held_set(row, att, U_HELD_TO), .inclusive = true, .lower = false};
 	RangeType  *lease = DatumGetRangeTypeP(lm_row_datum(row, att[U_RANGE]));
 
-	if (lm_row_null(row, att[U_HELD_FROM]) && lm_row_null(row, att[U_HELD_TO]))
+	if (lower.infinite && upper.infinite)
 		return lm_row_datum(row, att[U_RANGE]);
+	typcache = lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO);
 	lower.val = lower.infinite ? (Datum) 0 : lm_row_datum(row, att[U_HELD_FROM]);
 	upper.val = upper.infinite ? (Datum) 0 : lm_row_datum(row, att[U_HELD_TO]);
 	return RangeTypePGetDatum(range_intersect_internal(typcache, lease,
@@ -92,9 +109,13 @@ unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum days,
 	if (!OidIsValid(cache->booking_index))
 		elog(ERROR, "index leasemgr.contract_unit_no_double_booking is missing");
 
-	/* Heap attribute numbers: systable_beginscan maps them to the index's columns. */
+	/*
+	 * Heap attribute numbers: systable_beginscan maps them to the index's columns. On a 0.1.0
+	 * schema the index is on lease_range.
+	 */
 	ScanKeyInit(&keys[0], att[U_UNIT_ID], BTEqualStrategyNumber, F_INT8EQ, unit_id);
-	ScanKeyInit(&keys[1], att[U_HELD_RANGE], RANGESTRAT_OVERLAPS, F_RANGE_OVERLAPS, days);
+	ScanKeyInit(&keys[1], att[U_HELD_RANGE] > 0 ? att[U_HELD_RANGE] : att[U_RANGE], RANGESTRAT_OVERLAPS,
+				F_RANGE_OVERLAPS, days);
 	scan = systable_beginscan(rel, cache->booking_index, true, GetActiveSnapshot(), 2, keys);
 	while (!booked && HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
@@ -107,30 +128,37 @@ unit_booked_elsewhere(Relation rel, UnitCache *cache, Datum unit_id, Datum days,
 	return booked;
 }
 
-/* Names the live contract that already holds the unit on one of the days. */
+/*
+ * Names the live contract that already holds the unit on one of the days. held: the schema
+ * has held_range (0.2.0 on); a 0.1.0 schema books units for the whole lease.
+ */
 static void
-explain_double_booking(Datum unit_id, Datum days, Datum contract_id)
+explain_double_booking(Datum unit_id, Datum days, Datum contract_id, bool held)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	SPIPlanPtr	plan;
 	Datum		args[3];
 
-	if (plan == NULL)
+	if (plans[held] == NULL)
 	{
 		Oid			argtypes[3] = {INT8OID, DATERANGEOID, INT8OID};
+		const char *days_col = held ? "cu.held_range" : "cu.lease_range";
 
-		plan = lm_keep_plan("SELECT u.code, c.code, c.state, "
-							"       pg_catalog.to_char(pg_catalog.lower(cu.held_range), 'YYYY-MM-DD'), "
-							"       pg_catalog.to_char(pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
-							"       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
-							"       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
-							"FROM leasemgr.contract_unit cu "
-							"JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
-							"JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
-							"WHERE cu.unit_id OPERATOR(pg_catalog.=) $1 AND cu.is_live "
-							"  AND cu.held_range OPERATOR(pg_catalog.&&) $2 "
-							"  AND cu.contract_id OPERATOR(pg_catalog.<>) $3 LIMIT 1",
-							3, argtypes);
+		plans[held] = lm_keep_plan(psprintf("SELECT u.code, c.code, c.state, "
+											"       pg_catalog.to_char(pg_catalog.lower(%s), 'YYYY-MM-DD'), "
+											"       pg_catalog.to_char(pg_catalog.upper(%s) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD'), "
+											"       pg_catalog.to_char(pg_catalog.lower($2), 'YYYY-MM-DD'), "
+											"       pg_catalog.to_char(pg_catalog.upper($2) OPERATOR(pg_catalog.-) 1, 'YYYY-MM-DD') "
+											"FROM leasemgr.contract_unit cu "
+											"JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id "
+											"JOIN leasemgr.unit u ON u.id OPERATOR(pg_catalog.=) cu.unit_id "
+											"WHERE cu.unit_id OPERATOR(pg_catalog.=) $1 AND cu.is_live "
+											"  AND %s OPERATOR(pg_catalog.&&) $2 "
+											"  AND cu.contract_id OPERATOR(pg_catalog.<>) $3 LIMIT 1",
+											days_col, days_col, days_col),
+								   3, argtypes);
 	}
+	plan = plans[held];
 	args[0] = unit_id;
 	args[1] = days;
 	args[2] = contract_id;
@@ -213,7 +241,14 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 	rel = td->tg_relation;
 	cache = lm_statement_cache(fcinfo, rel, sizeof(UnitCache), &fresh);
 	if (fresh)
-		lm_resolve_columns(rel, unit_colnames, U__COUNT, cache->att);
+	{
+		int			i;
+
+		lm_resolve_columns(rel, unit_colnames, U__REQUIRED, cache->att);
+		/* The library may run against the previous version's schema until UPDATE. */
+		for (i = U__REQUIRED; i < U__COUNT; i++)
+			cache->att[i] = Max(SPI_fnumber(RelationGetDescr(rel), unit_colnames[i]), 0);
+	}
 	att = cache->att;
 
 	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
@@ -240,8 +275,8 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 			 !lm_row_changed(&old, &new, att[U_UNIT_ID]) &&
 			 !lm_row_changed(&old, &new, att[U_PARK_ID]) &&
 			 !lm_row_changed(&old, &new, att[U_AREA]) &&
-			 !lm_row_changed(&old, &new, att[U_HELD_FROM]) &&
-			 !lm_row_changed(&old, &new, att[U_HELD_TO]))
+			 !held_changed(&old, &new, att, U_HELD_FROM) &&
+			 !held_changed(&old, &new, att, U_HELD_TO))
 	{
 		/*
 		 * Only the copies of the contract changed: the cascade of a transition. Becoming live
@@ -261,7 +296,7 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		{
 			lm_spi_connect(&spi);
 			explain_double_booking(lm_row_datum(&new, att[U_UNIT_ID]), held_range(&new, att),
-								   lm_row_datum(&new, att[U_CONTRACT_ID]));
+								   lm_row_datum(&new, att[U_CONTRACT_ID]), att[U_HELD_RANGE] > 0);
 		}
 		result = new.tuple;
 	}
@@ -289,14 +324,14 @@ contract_unit_before_write(PG_FUNCTION_ARGS)
 		lm_check_park_of_contract(&new, att[U_PARK_ID], &f);
 		/* The days a unit is held are what an approved amendment added or handed back. */
 		if (lm_amendment_applying != DatumGetInt64(contract_id) &&
-			(is_insert ? !lm_row_null(&new, att[U_HELD_FROM]) || !lm_row_null(&new, att[U_HELD_TO])
-			 : lm_row_changed(&old, &new, att[U_HELD_FROM]) || lm_row_changed(&old, &new, att[U_HELD_TO])))
+			(is_insert ? held_set(&new, att, U_HELD_FROM) || held_set(&new, att, U_HELD_TO)
+			 : held_changed(&old, &new, att, U_HELD_FROM) || held_changed(&old, &new, att, U_HELD_TO)))
 			ereport(ERROR,
 					(errcode(ERRCODE_LM_TERMS_LOCKED),
 					 errmsg("the days contract %s holds a unit are written by amendments only", f.code),
 					 errdetail("held_from and held_to record a unit added or handed back during the lease; they would be %s and %s.",
-							   lm_row_null(&new, att[U_HELD_FROM]) ? "empty" : lm_row_text(&new, att[U_HELD_FROM]),
-							   lm_row_null(&new, att[U_HELD_TO]) ? "empty" : lm_row_text(&new, att[U_HELD_TO])),
+							   held_set(&new, att, U_HELD_FROM) ? lm_row_text(&new, att[U_HELD_FROM]) : "empty",
+							   held_set(&new, att, U_HELD_TO) ? lm_row_text(&new, att[U_HELD_TO]) : "empty"),
 					 errhint("Leave them empty: a draft leases its units for the whole lease. Add or hand back a unit of a live lease with leasemgr.amendment_open (add_units, remove_units).")));
 
 		area = check_unit_of_contract(lm_row_datum(&new, att[U_UNIT_ID]), &f);

@@ -17,7 +17,7 @@ if [ ${#released[@]} -eq 0 ]; then
   echo "1..0 # SKIP $current is the first release: there is no earlier version to upgrade from"
   exit 0
 fi
-plan $((1 + 2 * ${#released[@]}))
+plan $((1 + 3 * ${#released[@]}))
 
 # The schema as the catalog describes it, one fact a line, objects named, never numbered
 # (schema_fingerprint.sql). Not pg_dump: it prints CREATE EXTENSION and none of the
@@ -40,6 +40,12 @@ ok $([ "$members" -gt 0 ] && [ "$described" = "$members" ] && echo 0 || echo 1) 
 for v in "${released[@]}"; do
   fresh_db lm_upgrade_old
   q -d lm_upgrade_old -c "SET client_min_messages = warning" -c "CREATE EXTENSION leasemgr VERSION '$v' CASCADE"
+  # The packages are installed before the update: this library runs the old schema meanwhile.
+  if q -d lm_upgrade_old -f "$top/test/scenarios/old_schema_lease.sql" >/dev/null 2>"$tmp/old.err"; then
+    ok 0 "a lease's life runs on the $v schema with the $current library, before the update"
+  else
+    ok 1 "a lease's life runs on the $v schema with the $current library, before the update"; diag <"$tmp/old.err"
+  fi
   if q -d lm_upgrade_old -c "ALTER EXTENSION leasemgr UPDATE" 2>"$tmp/update.err"; then
     got=$(q -d lm_upgrade_old -c "SELECT extversion FROM pg_extension WHERE extname = 'leasemgr'")
     is "$got" "$current" "$v updates to $current"

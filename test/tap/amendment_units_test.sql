@@ -5,7 +5,7 @@
 -- held), the rent roll, renewals, the outbox. Bad changes are refused (LM020, LM006) and
 -- open nothing.
 BEGIN;
-SELECT plan(53);
+SELECT plan(58);
 
 CREATE FUNCTION pg_temp.as(p_actor text) RETURNS void LANGUAGE sql AS $$
   SELECT set_config('leasemgr.actor', p_actor, true)
@@ -81,6 +81,12 @@ SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"add_units": [{"
   'LM006', 'amendment of contract X: unit X-102 is not free from 2025-05-16 to 2026-12-31', 'Contract Y holds unit X-102 from 2026-07-01 to 2026-12-31.',
   'Add the unit from the day after that lease ends, or choose another unit.', 'a unit another live lease holds is not added');
 SELECT th.walk(:y, 'cancelled');
+-- X-103 was leased to K for 2025-01..03, a lease since closed: its days are history.
+SELECT th.draft(:p, 'K', ARRAY[:u3]::bigint[], '2025-01-01', '2025-03-31') AS k \gset
+SELECT th.walk(:k, 'closed');
+SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"add_units": [{"unit_id": %s, "from": "2025-02-01"}]}', 'x')$$, :x, :u3),
+  'LM006', 'amendment of contract X: unit X-103 is not free from 2025-02-01 to 2026-12-31', 'Contract K holds unit X-103 from 2025-01-01 to 2025-03-31.',
+  'Add the unit from the day after that lease ends, or choose another unit.', 'nor one a closed lease held on those days');
 SELECT is((SELECT count(*) FROM leasemgr.amendment WHERE contract_id = :x), 0::bigint, 'none of the refusals opened anything');
 
 -- Only an approval writes the days a unit is held, even on a draft.
@@ -177,6 +183,13 @@ SELECT is((SELECT u FROM leasemgr.contract_version v, jsonb_array_elements(v.ter
             WHERE v.amendment_id = :xe AND (u ->> 'unit_id')::bigint = :u1),
   format('{"held_to": "2025-07-31", "unit_id": %s, "unit_code": "X-101", "billable_area_m2": 100.00}', :u1)::jsonb,
   'the terms kept as a version say which days each unit was held');
+-- A unit handed back on a day still to come gets its final reading checked at the move-out.
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
+VALUES (:p, 'E-X-103', :u3, 'electricity', 6, '2026-11-01 00:00+08');
+SELECT pg_temp.amend(:x, format('{"add_units": [{"unit_id": %s, "from": "2026-12-01"}]}', :u3)::jsonb, 'SA-10: X-103 for December');
+SELECT pg_temp.amend(:x, format('{"remove_units": [{"unit_id": %s, "last_day": "2026-12-31"}]}', :u3)::jsonb, 'SA-11: X-103 back');
+SELECT is(leasemgr.move_out_blockers(:x), 'a final reading (photo or IoT) on or after 2026-12-31 of meter E-X-103 (unit X-103)',
+  'the move-out asks for the final reading of a unit handed back on its own last day');
 SELECT th.fire(:z, 'reject', 'th.approver');
 SELECT is((SELECT payload ->> 'available' FROM leasemgr.event_outbox
             WHERE topic = 'unit.availability' AND subject_id = :u1 ORDER BY id DESC LIMIT 1), 'true',
@@ -223,19 +236,26 @@ SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"remove_units": 
   'Missing: a final reading (photo or IoT) on or after 2026-05-31 of meter E-M-102.',
   'Record the final readings (leasemgr.meter_reading), then open or approve the amendment.',
   'no hand-back in the past without the final readings');
--- A sub-meter on M-102 under a meter of M-101: handing back M-101 alone would count M-102 twice.
+-- A sub-meter on M-102 under a meter of M-101: the parent counts M-102's use only while M-101 is
+-- held, so the two units are handed back on the same day or not at all. Handing back M-101
+-- alone would count M-102's use twice; handing back M-102 alone would bill its next occupant's
+-- use to W through the parent.
 INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
 VALUES (:pm, 'W-M-101', :m1, 'water', 6, '2025-12-01 00:00+08') RETURNING id AS w1 \gset
 INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at, parent_id)
 VALUES (:pm, 'W-M-102', :m2, 'water', 6, '2025-12-01 00:00+08', :w1) RETURNING id AS w2 \gset
 SELECT leasemgr.record_reading(:w1, '2026-06-01 00:00+08', 10, 'iot');
 SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"remove_units": [{"unit_id": %s, "last_day": "2026-05-31"}]}', 'x')$$, :w, :m1),
-  'LM020', 'amendment of contract W: meter W-M-101 of the unit handed back measures unit M-102 too',
-  'Meter W-M-102 of unit M-102 is its sub-meter, and the lease keeps unit M-102.',
-  'Hand back both units together, or give the kept unit its own meter (remove the sub-meter''s parent) first.',
-  'a unit whose meter measures a unit the lease keeps is not handed back alone');
+  'LM020', 'amendment of contract W: units M-101 and M-102 would be held on different days, but meter W-M-101 measures both',
+  'Meter W-M-101 of unit M-101 is the parent of sub-meter W-M-102 of unit M-102. The lease would hold M-101 from 2026-01-01 to 2026-05-31 and M-102 from 2026-03-16 to 2026-12-31.',
+  'Add or hand back both units on the same day, or end the sub-meter''s link to its parent (meter.parent_id) first.',
+  'the unit of a parent meter is not handed back without its sub-meter''s unit');
 SELECT leasemgr.record_reading(:e2, '2026-06-01 00:00+08', 500, 'iot'), leasemgr.record_reading(:e2, '2026-07-01 00:00+08', 900, 'iot'),
        leasemgr.record_reading(:w2, '2026-06-01 00:00+08', 3, 'iot');
+SELECT is((th.error_of(format($$SELECT leasemgr.amendment_open(%s, '{"remove_units": [{"unit_id": %s, "last_day": "2026-05-31"}]}', 'x')$$, :w, :m2))).message,
+  'amendment of contract W: units M-101 and M-102 would be held on different days, but meter W-M-101 measures both',
+  '... nor the sub-meter''s unit without the parent''s');
+UPDATE leasemgr.meter SET parent_id = NULL WHERE id = :w2;
 SELECT pg_temp.amend(:w, format('{"remove_units": [{"unit_id": %s, "last_day": "2026-05-31"}]}', :m2)::jsonb, 'SA-2: M-102 back') AS wr \gset
 -- May: 2,000 - 1,700 = 300 and 500 - 400 = 100: 400.00. June: E-M-101 only, 2,300 - 2,000 =
 -- 300.00 (E-M-102's 400 in June are no longer this tenant's).
@@ -287,6 +307,15 @@ SELECT results_eq(format($$SELECT l.amount, t.amount FROM leasemgr.bill_line l L
                           WHERE l.charge_id = %s AND l.period_start = '2026-07-01' AND l.line_type = 'charge'$$, :wch),
   $$VALUES (500.00, -100.00)$$, 'July, billed at the estimate (500.00), is trued up to the reading: -100.00');
 
+-- Billed allocation shares are final: no unit comes or goes in a month already allocated and
+-- billed (the common costs of June went out with the August run).
+SELECT th.unit(:pm, 'M-104', 30) AS m4 \gset
+SELECT pg_temp.as('alice');
+SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"add_units": [{"unit_id": %s, "from": "2026-06-15"}]}', 'x')$$, :w, :m4),
+  'LM020', 'amendment of contract W: unit M-104 cannot be added from 2026-06-15',
+  'The shares of allocation rule "Common areas" are billed for 2026-06; billed shares are final.',
+  'Give a day from 2026-07-01 on.', 'a unit is not added into an allocation month already billed');
+
 -- Stuck meters are looked for on units leased that day: M-102's gas meter reads nothing from
 -- 06-01, when it stands vacant (no anomaly); M-101's, held, does the same: stuck.
 INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
@@ -323,6 +352,18 @@ SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"add_units": [{"
   'LM020', 'amendment of contract V: unit B-102 cannot be added from 2026-10-20',
   format('The lease''s electricity consumption is billed through 2026-10-31 (metered charge %s); months billed from readings are not re-billed.', :vch),
   'Add the unit from a day after 2026-10-31.', 'a metered unit is not added into a month billed from readings');
+-- A unit whose meter is the parent of a sub-meter on a unit the lease holds is added with it or
+-- not at all: from its first day the parent would count the sub-meter's use a second time.
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at)
+VALUES (:pb, 'W-B-102', :b2, 'water', 6, '2026-09-01 00:00+08') RETURNING id AS wb2 \gset
+INSERT INTO leasemgr.meter (park_id, code, unit_id, kind, digits, installed_at, parent_id)
+VALUES (:pb, 'W-B-101', :b1, 'water', 6, '2026-09-01 00:00+08', :wb2) RETURNING id AS wb1 \gset
+SELECT th.refuses(format($$SELECT leasemgr.amendment_open(%s, '{"add_units": [{"unit_id": %s, "from": "2026-11-01"}]}', 'x')$$, :v, :b2),
+  'LM020', 'amendment of contract V: units B-102 and B-101 would be held on different days, but meter W-B-102 measures both',
+  'Meter W-B-102 of unit B-102 is the parent of sub-meter W-B-101 of unit B-101. The lease would hold B-102 from 2026-11-01 to 2027-09-30 and B-101 from 2026-10-01 to 2027-09-30.',
+  'Add or hand back both units on the same day, or end the sub-meter''s link to its parent (meter.parent_id) first.',
+  'a parent meter''s unit is not added over a sub-meter the lease holds');
+UPDATE leasemgr.meter SET parent_id = NULL WHERE id = :wb1;
 SELECT isnt(leasemgr.amendment_open(:v, format('{"add_units": [{"unit_id": %s, "from": "2026-11-01"}]}', :b2)::jsonb, 'SA-1'), NULL,
   'from the first day not billed, it is');
 
