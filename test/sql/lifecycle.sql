@@ -1,6 +1,8 @@
 -- One lease from draft to closed, with the refusals a careless user would meet on the way.
 SET datestyle = 'ISO, YMD';
 INSERT INTO leasemgr.building (park_id, code, name) SELECT id, 'A', 'Tower A' FROM leasemgr.park;
+INSERT INTO leasemgr.floor_plan (building_id, floor, outline)
+SELECT id, 3, ST_MakeEnvelope(0, 0, 30, 10, 0) FROM leasemgr.building;
 INSERT INTO leasemgr.unit (park_id, building_id, floor, code, kind, area_m2, footprint)
 SELECT park_id, id, 3, u.code, 'office', u.area, ST_MakeEnvelope(u.x, 0, u.x + u.area / 10, 10, 0)
   FROM leasemgr.building, (VALUES ('A-0301', 120.00, 0), ('A-0302', 80.00, 12)) AS u(code, area, x);

@@ -1,0 +1,475 @@
+-- Spatial occupancy (issue 6): floor plans, the rules of unit footprints, the status and colour
+-- of every unit on a day, and occupancy by park, building, floor and kind. docs/spatial.md.
+--
+-- The functions that call PostGIS are SQL-standard bodies (BEGIN ATOMIC): they are bound to
+-- PostGIS's functions when the extension is installed, whatever schema PostGIS lives in and
+-- whatever the caller's search_path is. plpgsql triggers call them for the facts and raise.
+
+-- ---- floor plans -----------------------------------------------------------------------------
+
+CREATE TABLE leasemgr.floor_plan (
+  park_id     bigint NOT NULL,
+  building_id bigint NOT NULL,
+  floor       integer NOT NULL CHECK (floor BETWEEN -20 AND 300),
+  name        text CHECK (pg_catalog.btrim(name) <> ''),
+  outline     geometry(Polygon, 0) NOT NULL CHECK (ST_IsValid(outline)),
+  PRIMARY KEY (building_id, floor),
+  FOREIGN KEY (building_id, park_id) REFERENCES leasemgr.building (id, park_id)
+);
+CREATE INDEX floor_plan_park_idx ON leasemgr.floor_plan (park_id);
+COMMENT ON TABLE leasemgr.floor_plan IS
+  'The outline of one floor of a building (楼层平面), in floor-plan metres (SRID 0, the building''s own frame, the same origin on every floor). Unit footprints of the floor lie inside it.';
+COMMENT ON COLUMN leasemgr.floor_plan.park_id IS 'The park of the building; filled in from the building.';
+COMMENT ON COLUMN leasemgr.floor_plan.building_id IS 'The building.';
+COMMENT ON COLUMN leasemgr.floor_plan.floor IS 'The floor, as leasemgr.unit.floor (negative for basements).';
+COMMENT ON COLUMN leasemgr.floor_plan.name IS 'How the floor is called on signs, e.g. 3F or B1. Optional.';
+COMMENT ON COLUMN leasemgr.floor_plan.outline IS 'The floor''s usable outline: a valid polygon with an area, in metres. It must cover every unit footprint of the floor.';
+
+-- What is wrong with a footprint for a unit of a building's floor, or nothing: the first
+-- problem, as (message, detail, hint). Each check runs only on a valid geometry.
+CREATE FUNCTION leasemgr.footprint_problem(unit_code text, building_id bigint, floor integer, unit_id bigint,
+                                           footprint geometry)
+  RETURNS TABLE (message text, detail text, hint text)
+  LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT p.message, p.detail, p.hint
+    FROM (
+      SELECT 1 AS n, pg_catalog.format('the footprint of unit %s is not a valid polygon', footprint_problem.unit_code) AS message,
+             pg_catalog.format('PostGIS says: %s.', ST_IsValidReason(footprint_problem.footprint)) AS detail,
+             'Fix the drawing: every ring closed, no self-intersection, holes inside the shell (ST_MakeValid shows a repaired one).' AS hint
+       WHERE NOT (ST_IsValidDetail(footprint_problem.footprint)).valid
+      UNION ALL
+      SELECT 2, pg_catalog.format('the footprint of unit %s has no area', footprint_problem.unit_code),
+             pg_catalog.format('It is %s.', ST_AsText(footprint_problem.footprint)),
+             'Draw the unit as a polygon of its floor area, in metres.'
+       WHERE (ST_IsValidDetail(footprint_problem.footprint)).valid AND (ST_IsEmpty(footprint_problem.footprint) OR ST_Area(footprint_problem.footprint) OPERATOR(pg_catalog.<=) 0)
+      UNION ALL
+      SELECT 3, pg_catalog.format('floor %s of building %s has no floor plan', footprint_problem.floor, b.code),
+             pg_catalog.format('Unit %s is drawn on a floor that is not.', footprint_problem.unit_code),
+             'Draw the floor first: INSERT INTO leasemgr.floor_plan (building_id, floor, outline).'
+        FROM leasemgr.building b
+       WHERE b.id OPERATOR(pg_catalog.=) footprint_problem.building_id
+         AND NOT EXISTS (SELECT FROM leasemgr.floor_plan f
+                          WHERE f.building_id OPERATOR(pg_catalog.=) footprint_problem.building_id
+                            AND f.floor OPERATOR(pg_catalog.=) footprint_problem.floor)
+      UNION ALL
+      SELECT 4, pg_catalog.format('unit %s lies partly outside floor %s of building %s', footprint_problem.unit_code, footprint_problem.floor, b.code),
+             pg_catalog.format('%s m² of its %s m² are outside the floor''s outline.',
+                               pg_catalog.round(ST_Area(ST_Difference(footprint_problem.footprint, f.outline))::numeric, 2),
+                               pg_catalog.round(ST_Area(footprint_problem.footprint)::numeric, 2)),
+             'Draw the unit inside the floor plan (leasemgr.floor_plan.outline), in the same floor-plan metres.'
+        FROM leasemgr.floor_plan f JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) f.building_id
+       WHERE f.building_id OPERATOR(pg_catalog.=) footprint_problem.building_id
+         AND f.floor OPERATOR(pg_catalog.=) footprint_problem.floor
+         AND (ST_IsValidDetail(footprint_problem.footprint)).valid AND NOT ST_CoveredBy(footprint_problem.footprint, f.outline)
+      UNION ALL
+      SELECT 5, pg_catalog.format('unit %s overlaps unit %s on floor %s of building %s', footprint_problem.unit_code, o.code, footprint_problem.floor, b.code),
+             pg_catalog.format('The two footprints share %s m²; units may share a wall, not floor space.',
+                               pg_catalog.round(ST_Area(ST_Intersection(footprint_problem.footprint, o.footprint))::numeric, 2)),
+             pg_catalog.format('Correct the drawing of %s or of %s.', footprint_problem.unit_code, o.code)
+        FROM leasemgr.unit o JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) o.building_id
+       WHERE o.building_id OPERATOR(pg_catalog.=) footprint_problem.building_id
+         AND o.floor OPERATOR(pg_catalog.=) footprint_problem.floor
+         AND o.id OPERATOR(pg_catalog.<>) COALESCE(footprint_problem.unit_id, 0)
+         AND o.footprint OPERATOR(&&) footprint_problem.footprint
+         AND (ST_IsValidDetail(footprint_problem.footprint)).valid
+         AND ST_Relate(o.footprint, footprint_problem.footprint, '2********')
+    ) p
+   ORDER BY p.n
+   LIMIT 1;
+END;
+COMMENT ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry) IS
+  'Internal: the first thing wrong with a unit footprint on a building''s floor (invalid, no area, no floor plan, outside the floor, overlapping another unit), as message, detail and hint; no row when it is fine.';
+
+-- Every writer of a unit footprint meets the rules (SQLSTATE LM022). Writers of one floor take
+-- turns, so two overlapping units cannot both get in.
+CREATE FUNCTION leasemgr.unit_footprint_check() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  p record;
+BEGIN
+  IF NEW.footprint IS NULL OR (TG_OP = 'INSERT' AND owner_copy(TG_RELID)) THEN
+    RETURN NEW;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.floor'), hashtext(NEW.building_id::text || '/' || NEW.floor::text));
+  SELECT * INTO p FROM footprint_problem(NEW.code, NEW.building_id, NEW.floor, NEW.id, NEW.footprint);
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM022', MESSAGE = p.message, DETAIL = p.detail, HINT = p.hint;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.unit_footprint_check() IS
+  'Trigger: a unit footprint written is a valid polygon with an area, inside its floor''s plan, overlapping no other unit of the floor (SQLSTATE LM022). pg_restore loads rows as they were.';
+CREATE TRIGGER unit_footprint_check BEFORE INSERT ON leasemgr.unit
+  FOR EACH ROW WHEN (NEW.footprint IS NOT NULL) EXECUTE FUNCTION leasemgr.unit_footprint_check();
+CREATE TRIGGER unit_footprint_change_check BEFORE UPDATE OF footprint, floor, building_id ON leasemgr.unit
+  FOR EACH ROW WHEN (NEW.footprint IS NOT NULL AND
+                     (NEW.footprint IS DISTINCT FROM OLD.footprint
+                      OR NEW.floor IS DISTINCT FROM OLD.floor OR NEW.building_id IS DISTINCT FROM OLD.building_id))
+  EXECUTE FUNCTION leasemgr.unit_footprint_check();
+
+-- The units of a floor that a new outline would leave partly outside, in words; NULL if none.
+CREATE FUNCTION leasemgr.floor_plan_leaves_out(building_id bigint, floor integer, outline geometry) RETURNS text
+  LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT pg_catalog.string_agg(CASE WHEN outline IS NULL THEN u.code
+                                    ELSE pg_catalog.format('%s (%s m² outside)', u.code,
+                                                           pg_catalog.round(ST_Area(ST_Difference(u.footprint, outline))::numeric, 2)) END,
+                               ', ' ORDER BY u.code)
+    FROM leasemgr.unit u
+   WHERE u.building_id OPERATOR(pg_catalog.=) floor_plan_leaves_out.building_id
+     AND u.floor OPERATOR(pg_catalog.=) floor_plan_leaves_out.floor
+     AND u.footprint IS NOT NULL
+     AND (outline IS NULL OR NOT ST_CoveredBy(u.footprint, outline));
+END;
+COMMENT ON FUNCTION leasemgr.floor_plan_leaves_out(bigint, integer, geometry) IS
+  'Internal: the units of a floor with a footprint that an outline would not cover (all of them for a NULL outline), in words; NULL when none.';
+
+CREATE FUNCTION leasemgr.floor_plan_is_polygon(outline geometry) RETURNS text
+  LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC
+  SELECT CASE WHEN NOT (ST_IsValidDetail(outline)).valid THEN pg_catalog.format('PostGIS says: %s.', ST_IsValidReason(outline))
+              WHEN ST_IsEmpty(outline) OR ST_Area(outline) OPERATOR(pg_catalog.<=) 0 THEN 'It has no area.'
+         END;
+END;
+COMMENT ON FUNCTION leasemgr.floor_plan_is_polygon(geometry) IS
+  'Internal: why an outline is not a usable floor plan (invalid, or without area), in words; NULL when it is.';
+
+CREATE FUNCTION leasemgr.floor_plan_before_write() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_code text;
+  v_why text;
+  v_out text;
+BEGIN
+  IF TG_OP = 'INSERT' AND owner_copy(TG_RELID) THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    PERFORM pg_advisory_xact_lock(hashtext('leasemgr.floor'), hashtext(OLD.building_id::text || '/' || OLD.floor::text));
+    SELECT b.code INTO v_code FROM building b WHERE b.id = OLD.building_id;
+    -- the floor a plan leaves (deleted, or moved to another building or floor) keeps no unit
+    IF TG_OP = 'DELETE' OR (NEW.building_id, NEW.floor) IS DISTINCT FROM (OLD.building_id, OLD.floor) THEN
+      v_out := floor_plan_leaves_out(OLD.building_id, OLD.floor, NULL);
+      IF v_out IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LM022',
+          MESSAGE = format('floor %s of building %s has units drawn on it', OLD.floor, v_code),
+          DETAIL = format('Drawn on it: %s.', v_out),
+          HINT = 'Remove or move their footprints first (UPDATE leasemgr.unit SET footprint = ...).';
+      END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+      RETURN OLD;
+    END IF;
+  END IF;
+  SELECT b.code, b.park_id INTO v_code, NEW.park_id FROM building b WHERE b.id = NEW.building_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM009',
+      MESSAGE = format('building %s does not exist', NEW.building_id),
+      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('leasemgr.floor'), hashtext(NEW.building_id::text || '/' || NEW.floor::text));
+  v_why := floor_plan_is_polygon(NEW.outline);
+  IF v_why IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM022',
+      MESSAGE = format('the outline of floor %s of building %s is not a usable polygon', NEW.floor, v_code),
+      DETAIL = v_why,
+      HINT = 'Draw the floor as one valid polygon with an area, in floor-plan metres.';
+  END IF;
+  v_out := floor_plan_leaves_out(NEW.building_id, NEW.floor, NEW.outline);
+  IF v_out IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM022',
+      MESSAGE = format('the outline of floor %s of building %s leaves units outside', NEW.floor, v_code),
+      DETAIL = format('Outside it: %s.', v_out),
+      HINT = 'Draw the floor around all its units, or correct their footprints first.';
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.floor_plan_before_write() IS
+  'Trigger: a floor plan is a valid polygon with an area that covers every unit drawn on the floor; a floor with units drawn on it is not removed (SQLSTATE LM022). The park is taken from the building.';
+CREATE TRIGGER floor_plan_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.floor_plan
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.floor_plan_before_write();
+
+-- ---- settings and market levels --------------------------------------------------------------
+
+CREATE TABLE leasemgr.occupancy_policy (
+  park_id              bigint PRIMARY KEY REFERENCES leasemgr.park (id),
+  vacant_red_days      integer NOT NULL DEFAULT 30 CHECK (vacant_red_days BETWEEN 0 AND 3660),
+  below_market_red_pct numeric(5,2) NOT NULL DEFAULT 15.00 CHECK (below_market_red_pct BETWEEN 0 AND 100),
+  expiring_days        integer NOT NULL DEFAULT 90 CHECK (expiring_days BETWEEN 0 AND 3660)
+);
+COMMENT ON TABLE leasemgr.occupancy_policy IS
+  'A park''s thresholds for the colours of leasemgr.unit_status. A park without a row uses the column defaults.';
+COMMENT ON COLUMN leasemgr.occupancy_policy.park_id IS 'The park.';
+COMMENT ON COLUMN leasemgr.occupancy_policy.vacant_red_days IS 'A unit vacant more than this many days is red. Default 30.';
+COMMENT ON COLUMN leasemgr.occupancy_policy.below_market_red_pct IS 'A unit leased at a rent per m² more than this many percent below the market level of its kind is red. Default 15.00.';
+COMMENT ON COLUMN leasemgr.occupancy_policy.expiring_days IS 'A lease ending within this many days (and not renewed) is expiring: yellow. Default 90.';
+
+CREATE TABLE leasemgr.market_rent (
+  park_id     bigint NOT NULL REFERENCES leasemgr.park (id),
+  kind        text NOT NULL CHECK (kind IN ('office', 'apartment', 'shop', 'warehouse', 'workshop',
+                                            'parking', 'ad_space', 'workstation')),
+  valid_from  date NOT NULL,
+  rent_per_m2 numeric(12,4) NOT NULL CHECK (rent_per_m2 > 0),
+  note        text,
+  PRIMARY KEY (park_id, kind, valid_from)
+);
+COMMENT ON TABLE leasemgr.market_rent IS
+  'The market rent level of a park for a kind of unit (市场租金水平), from a day: the level in force on a day is the row with the latest valid_from on or before it. leasemgr.unit_status compares each lease''s rent with it.';
+COMMENT ON COLUMN leasemgr.market_rent.park_id IS 'The park.';
+COMMENT ON COLUMN leasemgr.market_rent.kind IS 'The kind of unit, as leasemgr.unit.kind.';
+COMMENT ON COLUMN leasemgr.market_rent.valid_from IS 'First day of this level.';
+COMMENT ON COLUMN leasemgr.market_rent.rent_per_m2 IS 'CNY per m² and month, 4 decimals, > 0.';
+COMMENT ON COLUMN leasemgr.market_rent.note IS 'Where the figure comes from, e.g. a broker''s survey. Optional.';
+
+-- ---- the status and colour of a unit on a day -------------------------------------------------
+
+CREATE FUNCTION leasemgr.unit_status_as_of(as_of date)
+  RETURNS TABLE (unit_id bigint, unit_code text, park_id bigint, building_id bigint, building_code text,
+                 floor integer, kind text, area_m2 numeric, status text, contract_id bigint, contract_code text,
+                 tenant_id bigint, tenant_name text, lease_end date, vacant_since date, days_vacant integer,
+                 rent_per_m2 numeric, market_rent_per_m2 numeric, below_market_pct numeric, colour text,
+                 reason text, footprint geometry)
+  LANGUAGE sql STABLE STRICT
+BEGIN ATOMIC
+  WITH u AS (
+    SELECT un.id, un.code, un.park_id, un.building_id, b.code AS building_code, un.floor, un.kind, un.area_m2,
+           un.footprint,
+           COALESCE(op.vacant_red_days, 30) AS red_days,
+           COALESCE(op.below_market_red_pct, 15.00) AS red_pct,
+           COALESCE(op.expiring_days, 90) AS expiring_days
+      FROM leasemgr.unit un
+      JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) un.building_id
+      LEFT JOIN leasemgr.occupancy_policy op ON op.park_id OPERATOR(pg_catalog.=) un.park_id
+  ), s AS (
+    SELECT u.*, h.contract_id AS holder, h.last_day AS held_to, h.whole,
+           ended.contract_id AS ender, ended.last_day AS ended_on, ended.closed_on,
+           r.contract_id AS reserver, r.first_day AS reserved_from
+      FROM u
+      -- the lease that holds the unit that day: one that ran (activated at some point)
+      LEFT JOIN LATERAL (
+        SELECT cu.contract_id, pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1 AS last_day,
+               (pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.=) pg_catalog.upper(c.lease_range)) AS whole
+          FROM leasemgr.contract_unit cu
+          JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id
+         WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id
+           AND c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
+           AND cu.held_range OPERATOR(pg_catalog.@>) unit_status_as_of.as_of
+         ORDER BY pg_catalog.lower(cu.held_range) DESC LIMIT 1) h ON true
+      -- otherwise the last lease that held it before: its last day, and when its move-out
+      -- closed (the lease's close or renewed event, in the operator's time zone)
+      LEFT JOIN LATERAL (
+        SELECT cu.contract_id, pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1 AS last_day,
+               CASE WHEN pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.<) pg_catalog.upper(c.lease_range)
+                    THEN pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1  -- handed back: gone that day
+                    ELSE (SELECT (pg_catalog.min(e.at) AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'))::date
+                            FROM leasemgr.contract_event e
+                           WHERE e.contract_id OPERATOR(pg_catalog.=) c.id
+                             AND e.event OPERATOR(pg_catalog.=) ANY ('{close,renewed}'::text[])) END AS closed_on
+          FROM leasemgr.contract_unit cu
+          JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id
+         WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL
+           AND c.state OPERATOR(pg_catalog.=) ANY ('{active,amending,expired,terminated,moving_out,closed}'::text[])
+           AND NOT pg_catalog.isempty(cu.held_range)
+           AND pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.<=) unit_status_as_of.as_of
+         ORDER BY pg_catalog.upper(cu.held_range) DESC LIMIT 1) ended ON true
+      -- a lease signed or on its way that takes the unit later
+      LEFT JOIN LATERAL (
+        SELECT cu.contract_id, pg_catalog.lower(cu.held_range) AS first_day
+          FROM leasemgr.contract_unit cu
+         WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL AND cu.is_live
+           AND pg_catalog.lower(cu.held_range) OPERATOR(pg_catalog.>) unit_status_as_of.as_of
+         ORDER BY pg_catalog.lower(cu.held_range) LIMIT 1) r ON true
+  ), st AS (
+    SELECT s.*,
+           CASE WHEN s.holder IS NOT NULL THEN
+                  CASE WHEN s.held_to OPERATOR(pg_catalog.<=) (unit_status_as_of.as_of OPERATOR(pg_catalog.+) s.expiring_days)
+                        AND NOT EXISTS (SELECT FROM leasemgr.contract_unit n
+                                         WHERE n.unit_id OPERATOR(pg_catalog.=) s.id AND n.contract_id OPERATOR(pg_catalog.<>) s.holder
+                                           AND (n.is_live OR EXISTS (SELECT FROM leasemgr.contract k
+                                                                      WHERE k.id OPERATOR(pg_catalog.=) n.contract_id
+                                                                        AND k.state OPERATOR(pg_catalog.=) 'closed'))
+                                           AND pg_catalog.lower(n.held_range) OPERATOR(pg_catalog.=) (s.held_to OPERATOR(pg_catalog.+) 1))
+                       THEN 'expiring' ELSE 'leased' END
+                WHEN s.ender IS NOT NULL AND (s.closed_on IS NULL OR s.closed_on OPERATOR(pg_catalog.>) unit_status_as_of.as_of)
+                     AND s.ended_on OPERATOR(pg_catalog.<) unit_status_as_of.as_of THEN 'moving_out'
+                WHEN s.reserver IS NOT NULL THEN 'reserved'
+                ELSE 'vacant' END AS status,
+           CASE WHEN s.holder IS NULL AND s.ender IS NOT NULL
+                THEN GREATEST(s.ended_on OPERATOR(pg_catalog.+) 1, COALESCE(s.closed_on, s.ended_on OPERATOR(pg_catalog.+) 1)) END
+             AS vacant_since
+      FROM s
+  ), priced AS (
+    SELECT st.*, k.code AS contract_code, k.tenant_id, t.name AS tenant_name,
+           rf.rent_per_m2,
+           (SELECT mr.rent_per_m2 FROM leasemgr.market_rent mr
+             WHERE mr.park_id OPERATOR(pg_catalog.=) st.park_id AND mr.kind OPERATOR(pg_catalog.=) st.kind
+               AND mr.valid_from OPERATOR(pg_catalog.<=) unit_status_as_of.as_of
+             ORDER BY mr.valid_from DESC LIMIT 1) AS market
+      FROM st
+      LEFT JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) COALESCE(st.holder,
+             CASE WHEN st.status OPERATOR(pg_catalog.=) 'moving_out' THEN st.ender END, st.reserver)
+      LEFT JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) k.tenant_id
+      LEFT JOIN LATERAL (SELECT x.rent_per_m2 FROM leasemgr.rent_in_force(st.holder, unit_status_as_of.as_of) x
+                          WHERE st.holder IS NOT NULL AND x.unit_id OPERATOR(pg_catalog.=) st.id) rf ON true
+  ), judged AS (
+    SELECT p.*,
+           CASE WHEN p.vacant_since IS NOT NULL AND p.status OPERATOR(pg_catalog.=) ANY ('{vacant,reserved}'::text[])
+                THEN (unit_status_as_of.as_of OPERATOR(pg_catalog.-) p.vacant_since OPERATOR(pg_catalog.+) 1) END AS days_vacant,
+           CASE WHEN p.rent_per_m2 IS NOT NULL AND p.market IS NOT NULL
+                THEN pg_catalog.round((p.market OPERATOR(pg_catalog.-) p.rent_per_m2) OPERATOR(pg_catalog.*) 100
+                                      OPERATOR(pg_catalog./) p.market, 1) END AS below_pct
+      FROM priced p
+  )
+  SELECT j.id, j.code, j.park_id, j.building_id, j.building_code, j.floor, j.kind, j.area_m2, j.status,
+         COALESCE(j.holder, CASE WHEN j.status OPERATOR(pg_catalog.=) 'moving_out' THEN j.ender END, j.reserver),
+         j.contract_code, j.tenant_id, j.tenant_name,
+         CASE WHEN j.holder IS NOT NULL THEN j.held_to WHEN j.status OPERATOR(pg_catalog.=) 'moving_out' THEN j.ended_on END,
+         CASE WHEN j.status OPERATOR(pg_catalog.=) ANY ('{vacant,reserved}'::text[]) THEN j.vacant_since END,
+         j.days_vacant, j.rent_per_m2, j.market, j.below_pct,
+         CASE WHEN j.status OPERATOR(pg_catalog.=) 'vacant'
+                   AND (j.days_vacant IS NULL OR j.days_vacant OPERATOR(pg_catalog.>) j.red_days) THEN 'red'
+              WHEN j.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])
+                   AND j.below_pct OPERATOR(pg_catalog.>) j.red_pct THEN 'red'
+              WHEN j.status OPERATOR(pg_catalog.=) ANY ('{expiring,moving_out,vacant}'::text[]) THEN 'yellow'
+              ELSE 'green' END,
+         CASE WHEN j.status OPERATOR(pg_catalog.=) 'vacant' AND j.days_vacant IS NULL
+                THEN pg_catalog.format('never leased (red: vacant over %s days)', j.red_days)
+              WHEN j.status OPERATOR(pg_catalog.=) 'vacant'
+                THEN pg_catalog.format('vacant %s days since %s (red: over %s days)', j.days_vacant, j.vacant_since, j.red_days)
+              WHEN j.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])
+                   AND j.below_pct OPERATOR(pg_catalog.>) j.red_pct
+                THEN pg_catalog.format('rent %s/m² is %s%% below the market %s/m² (red over %s%%)',
+                                       pg_catalog.round(j.rent_per_m2, 2), j.below_pct, pg_catalog.round(j.market, 2),
+                                       pg_catalog.trim_scale(j.red_pct))
+              WHEN j.status OPERATOR(pg_catalog.=) 'expiring'
+                THEN pg_catalog.format('lease ends on %s, in %s days, not renewed (yellow within %s days)', j.held_to,
+                                       j.held_to OPERATOR(pg_catalog.-) unit_status_as_of.as_of, j.expiring_days)
+              WHEN j.status OPERATOR(pg_catalog.=) 'moving_out'
+                THEN pg_catalog.format('lease ended on %s, move-out not closed', j.ended_on)
+              WHEN j.status OPERATOR(pg_catalog.=) 'reserved'
+                THEN pg_catalog.format('taken from %s', j.reserved_from)
+              ELSE pg_catalog.format('leased to %s', j.held_to) END,
+         j.footprint
+    FROM judged j
+   ORDER BY j.park_id, j.building_code, j.floor, j.code;
+END;
+COMMENT ON FUNCTION leasemgr.unit_status_as_of(date) IS
+  'Every unit the reader sees, as of a day: status (leased, expiring, moving_out, reserved, vacant), the lease holding or taking it, vacancy, rent per m² against the park''s market level for the kind, and a colour (red: vacant over 30 days or rent over 15% below market; yellow: expiring within 90 days, moving out, or vacant 30 days or fewer; green: leased and healthy, or taken from a later day) with the reason in words; thresholds from leasemgr.occupancy_policy. The footprint is a column, for GIS tools. docs/spatial.md.';
+
+CREATE VIEW leasemgr.unit_status WITH (security_invoker = true) AS
+SELECT * FROM leasemgr.unit_status_as_of(leasemgr.business_date());
+COMMENT ON VIEW leasemgr.unit_status IS
+  'Every unit the reader sees, today (leasemgr.business_date()): status, lease, vacancy, rent against market, colour and why, and the footprint in floor-plan metres, so QGIS or ogr2ogr read it as a layer. leasemgr.unit_status_as_of(date) gives any other day. docs/spatial.md.';
+COMMENT ON COLUMN leasemgr.unit_status.unit_id IS 'Unit identifier.';
+COMMENT ON COLUMN leasemgr.unit_status.unit_code IS 'Unit code, e.g. A-0301.';
+COMMENT ON COLUMN leasemgr.unit_status.park_id IS 'Park identifier.';
+COMMENT ON COLUMN leasemgr.unit_status.building_id IS 'Building identifier.';
+COMMENT ON COLUMN leasemgr.unit_status.building_code IS 'Building code.';
+COMMENT ON COLUMN leasemgr.unit_status.floor IS 'Floor number; negative for basements.';
+COMMENT ON COLUMN leasemgr.unit_status.kind IS 'office, apartment, shop, warehouse, workshop, parking, ad_space or workstation.';
+COMMENT ON COLUMN leasemgr.unit_status.area_m2 IS 'Gross floor area of the unit, m².';
+COMMENT ON COLUMN leasemgr.unit_status.status IS 'leased (a lease in force holds it), expiring (that lease ends within the expiring days and is not renewed), moving_out (the lease ended and its move-out is not closed), reserved (a lease takes it from a later day), vacant.';
+COMMENT ON COLUMN leasemgr.unit_status.contract_id IS 'The lease holding it, moving out of it, or taking it later; NULL when vacant.';
+COMMENT ON COLUMN leasemgr.unit_status.contract_code IS 'That lease''s contract number.';
+COMMENT ON COLUMN leasemgr.unit_status.tenant_id IS 'Its tenant.';
+COMMENT ON COLUMN leasemgr.unit_status.tenant_name IS 'Its tenant''s name.';
+COMMENT ON COLUMN leasemgr.unit_status.lease_end IS 'The last day the lease holds the unit (for moving_out: the day it ended).';
+COMMENT ON COLUMN leasemgr.unit_status.vacant_since IS 'First vacant day: the day after the last lease ended, or the day its move-out closed if later. NULL when leased, or never leased.';
+COMMENT ON COLUMN leasemgr.unit_status.days_vacant IS 'Days vacant, counting today; NULL when leased, or never leased.';
+COMMENT ON COLUMN leasemgr.unit_status.rent_per_m2 IS 'The lease''s contractual rent per m² and month that day (escalation in, free rent not deducted), CNY.';
+COMMENT ON COLUMN leasemgr.unit_status.market_rent_per_m2 IS 'The park''s market level for the unit''s kind that day (leasemgr.market_rent), CNY per m² and month.';
+COMMENT ON COLUMN leasemgr.unit_status.below_market_pct IS '(market − rent) / market × 100, 1 decimal: how far the rent is below market (negative: above).';
+COMMENT ON COLUMN leasemgr.unit_status.colour IS 'red, yellow or green: see status and reason.';
+COMMENT ON COLUMN leasemgr.unit_status.reason IS 'Why the colour, in words, with the threshold that applies.';
+COMMENT ON COLUMN leasemgr.unit_status.footprint IS 'The unit on its floor plan: a polygon in floor-plan metres (SRID 0). NULL when not drawn.';
+
+-- ---- occupancy -------------------------------------------------------------------------------
+
+CREATE FUNCTION leasemgr.occupancy_as_of(as_of date)
+  RETURNS TABLE (park_id bigint, building_id bigint, building_code text, floor integer, kind text, units integer,
+                 area_m2 numeric, leased_area_m2 numeric, occupancy_rate numeric, vacant_area_m2 numeric,
+                 avg_rent_per_m2 numeric, walt_years numeric)
+  LANGUAGE sql STABLE STRICT
+BEGIN ATOMIC
+  SELECT s.park_id, s.building_id, s.building_code, s.floor, s.kind, pg_catalog.count(*)::integer,
+         pg_catalog.sum(s.area_m2),
+         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring,moving_out}'::text[])), 0),
+         pg_catalog.round(COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring,moving_out}'::text[])), 0)
+                          OPERATOR(pg_catalog./) pg_catalog.sum(s.area_m2), 4),
+         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{vacant,reserved}'::text[])), 0),
+         pg_catalog.round(pg_catalog.sum(s.rent_per_m2 OPERATOR(pg_catalog.*) s.area_m2) FILTER (WHERE s.rent_per_m2 IS NOT NULL)
+                          OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(s.area_m2) FILTER (WHERE s.rent_per_m2 IS NOT NULL), 0), 4),
+         pg_catalog.round(pg_catalog.sum(s.area_m2 OPERATOR(pg_catalog.*) (s.lease_end OPERATOR(pg_catalog.-) occupancy_as_of.as_of OPERATOR(pg_catalog.+) 1))
+                            FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[]))
+                          OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])), 0)
+                          OPERATOR(pg_catalog./) 365, 2)
+    FROM leasemgr.unit_status_as_of(occupancy_as_of.as_of) s
+   GROUP BY s.park_id, s.building_id, s.building_code, s.floor, s.kind
+   ORDER BY s.park_id, s.building_code, s.floor, s.kind;
+END;
+COMMENT ON FUNCTION leasemgr.occupancy_as_of(date) IS
+  'Occupancy as of a day, per park, building, floor and kind of unit: units, area, leased area (leased, expiring or moving out), occupancy rate, vacant area (vacant or reserved), average rent per m² (weighted by area) and the weighted average lease term remaining (WALT, years of 365 days, weighted by leased area). docs/spatial.md.';
+
+CREATE VIEW leasemgr.occupancy WITH (security_invoker = true) AS
+SELECT * FROM leasemgr.occupancy_as_of(leasemgr.business_date());
+COMMENT ON VIEW leasemgr.occupancy IS
+  'Occupancy today per park, building, floor and kind: units, area, leased and vacant area, occupancy rate, average rent per m² and WALT. leasemgr.occupancy_as_of(date) gives any other day.';
+COMMENT ON COLUMN leasemgr.occupancy.park_id IS 'Park identifier.';
+COMMENT ON COLUMN leasemgr.occupancy.building_id IS 'Building identifier.';
+COMMENT ON COLUMN leasemgr.occupancy.building_code IS 'Building code.';
+COMMENT ON COLUMN leasemgr.occupancy.floor IS 'Floor number.';
+COMMENT ON COLUMN leasemgr.occupancy.kind IS 'Kind of unit.';
+COMMENT ON COLUMN leasemgr.occupancy.units IS 'Number of units.';
+COMMENT ON COLUMN leasemgr.occupancy.area_m2 IS 'Their gross floor area, m².';
+COMMENT ON COLUMN leasemgr.occupancy.leased_area_m2 IS 'Area of the units leased, expiring or moving out, m².';
+COMMENT ON COLUMN leasemgr.occupancy.occupancy_rate IS 'Leased area / area, 4 decimals (0.8500 = 85%).';
+COMMENT ON COLUMN leasemgr.occupancy.vacant_area_m2 IS 'Area of the units vacant or reserved for a later lease, m².';
+COMMENT ON COLUMN leasemgr.occupancy.avg_rent_per_m2 IS 'Average contractual rent per m² and month of the leased units, weighted by area, CNY, 4 decimals.';
+COMMENT ON COLUMN leasemgr.occupancy.walt_years IS 'Weighted average lease term remaining (WALT): the days left of each lease in force, counting today, weighted by its area, in years of 365 days, 2 decimals.';
+
+-- ---- security, audit, dump -------------------------------------------------------------------
+
+DO $scope$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['floor_plan', 'occupancy_policy', 'market_rent']
+  LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE pg_catalog.format('CREATE POLICY park_scope ON leasemgr.%I USING ((SELECT leasemgr.sees_all_parks()) '
+                              'OR park_id OPERATOR(pg_catalog.=) ANY ((SELECT leasemgr.visible_parks())::bigint[]))', t);
+    EXECUTE pg_catalog.format('COMMENT ON POLICY park_scope ON leasemgr.%I IS %L', t,
+                              'Rows of the parks granted to the role (leasemgr.grant_park); every park for leasemgr_admin.');
+    EXECUTE pg_catalog.format('CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON leasemgr.%I '
+                              'FOR EACH ROW EXECUTE FUNCTION leasemgr.audit_row()', t);
+    EXECUTE pg_catalog.format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON leasemgr.%I '
+                              'FOR EACH STATEMENT EXECUTE FUNCTION leasemgr.truncate_guard()', t);
+  END LOOP;
+END
+$scope$;
+
+REVOKE ALL ON leasemgr.floor_plan, leasemgr.occupancy_policy, leasemgr.market_rent, leasemgr.unit_status,
+  leasemgr.occupancy FROM PUBLIC;
+GRANT SELECT ON leasemgr.floor_plan, leasemgr.occupancy_policy, leasemgr.market_rent, leasemgr.unit_status,
+  leasemgr.occupancy TO leasemgr_reader;
+GRANT INSERT, UPDATE, DELETE ON leasemgr.floor_plan, leasemgr.market_rent TO leasemgr_operator;
+GRANT INSERT, UPDATE, DELETE ON leasemgr.occupancy_policy TO leasemgr_admin;
+REVOKE ALL ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry), leasemgr.unit_footprint_check(),
+  leasemgr.floor_plan_leaves_out(bigint, integer, geometry), leasemgr.floor_plan_is_polygon(geometry),
+  leasemgr.floor_plan_before_write(), leasemgr.unit_status_as_of(date), leasemgr.occupancy_as_of(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry),
+  leasemgr.floor_plan_leaves_out(bigint, integer, geometry), leasemgr.floor_plan_is_polygon(geometry),
+  leasemgr.unit_status_as_of(date), leasemgr.occupancy_as_of(date) TO leasemgr_reader;
+
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.floor_plan', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.occupancy_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.market_rent', '');
