@@ -436,6 +436,213 @@ COMMENT ON COLUMN leasemgr.occupancy.vacant_area_m2 IS 'Area of the units vacant
 COMMENT ON COLUMN leasemgr.occupancy.avg_rent_per_m2 IS 'Average contractual rent per m² and month of the leased units, weighted by area, CNY, 4 decimals.';
 COMMENT ON COLUMN leasemgr.occupancy.walt_years IS 'Weighted average lease term remaining (WALT): the days left of each lease in force, counting today, weighted by its area, in years of 365 days, 2 decimals.';
 
+-- ---- pictures: the floor plan as SVG, the park as GeoJSON -----------------------------------
+
+-- Text made safe for XML: the five special characters escaped, the control characters XML 1.0
+-- forbids removed.
+CREATE FUNCTION leasemgr.xml_text(value text) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+           pg_catalog.regexp_replace(value, '[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]', '', 'g'),
+           '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&apos;');
+END;
+COMMENT ON FUNCTION leasemgr.xml_text(text) IS
+  'Text safe inside an XML element or attribute: & < > " '' escaped, the control characters XML 1.0 forbids removed.';
+
+-- The SVG document of a floor (see floor_plan_svg). Coordinates are floor-plan metres; ST_AsSVG
+-- writes y down, as SVG wants, so the drawing is not mirrored. The arithmetic is written with
+-- plain operators: a SQL-standard body binds them when the extension is installed.
+CREATE FUNCTION leasemgr.floor_plan_svg_document(building_id bigint, floor integer, as_of date) RETURNS text
+  LANGUAGE sql STABLE STRICT
+BEGIN ATOMIC
+  WITH f AS (
+    SELECT fp.outline, fp.name, b.code AS building_code, b.name AS building_name, p.code AS park_code,
+           ST_XMin(fp.outline) AS x0, ST_YMin(fp.outline) AS y0, ST_XMax(fp.outline) AS x1, ST_YMax(fp.outline) AS y1
+      FROM leasemgr.floor_plan fp
+      JOIN leasemgr.building b ON b.id = fp.building_id
+      JOIN leasemgr.park p ON p.id = b.park_id
+     WHERE fp.building_id = floor_plan_svg_document.building_id
+       AND fp.floor = floor_plan_svg_document.floor
+  ), u AS (
+    SELECT s.*
+      FROM leasemgr.unit_status_as_of(floor_plan_svg_document.as_of) s
+     WHERE s.building_id = floor_plan_svg_document.building_id
+       AND s.floor = floor_plan_svg_document.floor
+  ), g AS (
+    -- the drawing: margins of 2 m, a legend band below the floor, 12 px per metre up to 1,600 px
+    SELECT f.*, GREATEST(f.x1 - f.x0, 20) AS w, f.y1 - f.y0 AS h,
+           LEAST(12, 1600 / GREATEST(f.x1 - f.x0, f.y1 - f.y0, 1)) AS px,
+           GREATEST(f.x1 - f.x0, 20) / 40 AS em
+      FROM f
+  ), totals AS (
+    SELECT pg_catalog.count(*) AS units, COALESCE(pg_catalog.sum(u.area_m2), 0) AS area,
+           COALESCE(pg_catalog.sum(u.area_m2) FILTER (WHERE u.status = ANY ('{leased,expiring,moving_out}'::text[])), 0) AS leased,
+           pg_catalog.count(*) FILTER (WHERE u.colour = 'red') AS red,
+           pg_catalog.count(*) FILTER (WHERE u.colour = 'yellow') AS yellow,
+           pg_catalog.count(*) FILTER (WHERE u.colour = 'green') AS green,
+           pg_catalog.string_agg(u.unit_code, ', ' ORDER BY u.unit_code) FILTER (WHERE u.footprint IS NULL) AS undrawn
+      FROM u
+  )
+  SELECT '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
+      || pg_catalog.format(
+           '<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="%s %s %s %s" font-family="sans-serif">',
+           pg_catalog.round(((g.w + 4) * g.px)::numeric),
+           pg_catalog.round(((g.h + 4 + 9 * g.em) * g.px)::numeric),
+           pg_catalog.round((g.x0 - 2)::numeric, 3),
+           pg_catalog.round((- g.y1 - 2 - 3 * g.em)::numeric, 3),
+           pg_catalog.round((g.w + 4)::numeric, 3),
+           pg_catalog.round((g.h + 4 + 9 * g.em)::numeric, 3))
+      || E'\n'
+      || pg_catalog.format('<title>%s</title>', leasemgr.xml_text(pg_catalog.format(
+           '%s %s floor %s%s as of %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_name, floor_plan_svg_document.floor,
+           COALESCE(' (' || g.name || ')', ''), floor_plan_svg_document.as_of,
+           COALESCE(pg_catalog.round(t.leased * 100 / NULLIF(t.area, 0), 1), 0),
+           pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area))))
+      || E'\n'
+      || pg_catalog.format('<text class="title" x="%s" y="%s" font-size="%s">%s</text>',
+           pg_catalog.round(g.x0::numeric, 3), pg_catalog.round((- g.y1 - 1.5 * g.em)::numeric, 3),
+           pg_catalog.round((0.9 * g.em)::numeric, 3),
+           leasemgr.xml_text(pg_catalog.format('%s %s floor %s%s, %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_code,
+             floor_plan_svg_document.floor, COALESCE(' (' || g.name || ')', ''),
+             floor_plan_svg_document.as_of,
+             COALESCE(pg_catalog.round(t.leased * 100 / NULLIF(t.area, 0), 1), 0),
+             pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area))))
+      || E'\n'
+      || pg_catalog.format('<path class="floor" d="%s" fill="#f4f4f4" stroke="#222" stroke-width="%s"/>',
+           ST_AsSVG(g.outline, 0, 3), pg_catalog.round((0.08 * g.em)::numeric, 3))
+      || E'\n'
+      || COALESCE((
+           SELECT pg_catalog.string_agg(pg_catalog.format(
+                    '<g class="unit" id="unit-%s"><title>%s</title><path class="unit %s" d="%s" fill="%s" fill-opacity="0.75" stroke="#333" stroke-width="%s"/>'
+                    '<text x="%s" y="%s" font-size="%s" text-anchor="middle"><tspan x="%s">%s</tspan><tspan x="%s" dy="1.3em" font-size="%s">%s</tspan></text></g>',
+                    u.unit_id,
+                    leasemgr.xml_text(pg_catalog.format('%s: %s, %s m², %s', u.unit_code, u.status, u.area_m2, u.reason)),
+                    u.colour, ST_AsSVG(u.footprint, 0, 3),
+                    CASE u.colour WHEN 'red' THEN '#e34a33' WHEN 'yellow' THEN '#fdcc5c' ELSE '#74c476' END,
+                    pg_catalog.round((0.05 * g.em)::numeric, 3),
+                    pg_catalog.round(ST_X(c.pt)::numeric, 3), pg_catalog.round((- ST_Y(c.pt))::numeric, 3),
+                    pg_catalog.round(c.size::numeric, 3),
+                    pg_catalog.round(ST_X(c.pt)::numeric, 3), leasemgr.xml_text(u.unit_code),
+                    pg_catalog.round(ST_X(c.pt)::numeric, 3),
+                    -- the second line shrinks to the unit's width (a CJK character is about 1 em wide)
+                    pg_catalog.round(LEAST(0.8 * c.size,
+                                           0.9 * (ST_XMax(u.footprint) - ST_XMin(u.footprint))
+                                             / GREATEST(pg_catalog.char_length(c.label), 1))::numeric, 3),
+                    leasemgr.xml_text(c.label)),
+                  E'\n' ORDER BY u.unit_code)
+             FROM u
+             CROSS JOIN LATERAL (SELECT ST_PointOnSurface(u.footprint) AS pt,
+                                        LEAST(0.9 * g.em,
+                                              pg_catalog.sqrt(ST_Area(u.footprint)) / 7) AS size,
+                                        CASE WHEN u.status = 'vacant'
+                                             THEN COALESCE('vacant ' || u.days_vacant || ' days', 'never leased')
+                                             ELSE COALESCE(u.tenant_name, u.status) END AS label) c
+            WHERE u.footprint IS NOT NULL), '')
+      || E'\n'
+      -- the legend, below the floor
+      || (SELECT pg_catalog.string_agg(pg_catalog.format(
+               '<g class="legend"><rect x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#333" stroke-width="%s"/>'
+               '<text x="%s" y="%s" font-size="%s">%s</text></g>',
+               pg_catalog.round(g.x0::numeric, 3),
+               pg_catalog.round((- g.y0 + (1 + 1.6 * l.n) * g.em)::numeric, 3),
+               pg_catalog.round(g.em::numeric, 3), pg_catalog.round(g.em::numeric, 3), l.fill,
+               pg_catalog.round((0.05 * g.em)::numeric, 3),
+               pg_catalog.round((g.x0 + 1.5 * g.em)::numeric, 3),
+               pg_catalog.round((- g.y0 + (1.85 + 1.6 * l.n) * g.em)::numeric, 3),
+               pg_catalog.round((0.9 * g.em)::numeric, 3), leasemgr.xml_text(l.label)), E'\n' ORDER BY l.n)
+             FROM (VALUES (0, '#e34a33', pg_catalog.format('red: vacant too long, or rent well below market (%s)', t.red)),
+                          (1, '#fdcc5c', pg_catalog.format('yellow: lease ending soon, moving out, or recently vacant (%s)', t.yellow)),
+                          (2, '#74c476', pg_catalog.format('green: leased and healthy, or taken from a later day (%s)', t.green))) l(n, fill, label))
+      || COALESCE(E'\n' || pg_catalog.format('<text class="note" x="%s" y="%s" font-size="%s">%s</text>',
+               pg_catalog.round(g.x0::numeric, 3),
+               pg_catalog.round((- g.y0 + 6.3 * g.em)::numeric, 3),
+               pg_catalog.round((0.8 * g.em)::numeric, 3),
+               leasemgr.xml_text('not drawn on the plan: ' || t.undrawn)), '')
+      || E'\n</svg>\n'
+    FROM g CROSS JOIN totals t;
+END;
+COMMENT ON FUNCTION leasemgr.floor_plan_svg_document(bigint, integer, date) IS
+  'Internal: the body of leasemgr.floor_plan_svg, NULL for a floor without a plan.';
+
+CREATE FUNCTION leasemgr.floor_plan_svg(building_id bigint, floor integer, as_of date DEFAULT leasemgr.business_date())
+  RETURNS text
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_code text;
+BEGIN
+  IF building_id IS NULL OR floor IS NULL OR as_of IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'floor_plan_svg needs a building, a floor and a day',
+      DETAIL = format('building_id is %s, floor is %s, as_of is %s.', COALESCE(building_id::text, 'NULL'),
+                      COALESCE(floor::text, 'NULL'), COALESCE(as_of::text, 'NULL')),
+      HINT = 'Leave as_of out for today.';
+  END IF;
+  SELECT b.code INTO v_code FROM building b WHERE b.id = floor_plan_svg.building_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM009',
+      MESSAGE = format('building %s does not exist', building_id),
+      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
+  END IF;
+  IF NOT EXISTS (SELECT FROM floor_plan f WHERE f.building_id = floor_plan_svg.building_id AND f.floor = floor_plan_svg.floor) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM009',
+      MESSAGE = format('floor %s of building %s has no floor plan', floor, v_code),
+      DETAIL = format('Floors drawn: %s.', COALESCE((SELECT string_agg(f.floor::text, ', ' ORDER BY f.floor) FROM floor_plan f
+                                                       WHERE f.building_id = floor_plan_svg.building_id), 'none')),
+      HINT = 'Draw it first (leasemgr.floor_plan), or ask for a floor that is drawn.';
+  END IF;
+  RETURN floor_plan_svg_document(building_id, floor, as_of);
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.floor_plan_svg(bigint, integer, date) IS
+  'A floor of a building as a complete SVG document, as of a day (today by default): the floor''s outline, every unit drawn to scale in its colour (leasemgr.unit_status) with its code and tenant (or "vacant N days"), a tooltip with the reason, a legend with the counts, and a title with the occupancy rate. Opens in a browser as is. docs/spatial.md.';
+
+-- The park's units as GeoJSON (RFC 7946): each footprint moved from floor-plan metres onto its
+-- building's footprint on the map (the building's floor plans, all floors together, scaled to
+-- the footprint's bounding box), with the status of the day as properties.
+CREATE FUNCTION leasemgr.occupancy_geojson(park_id bigint, as_of date DEFAULT leasemgr.business_date()) RETURNS jsonb
+  LANGUAGE sql STABLE STRICT
+BEGIN ATOMIC
+  WITH frame AS (
+    SELECT fp.building_id, ST_Extent(fp.outline)::geometry AS plan, b.footprint AS map
+      FROM leasemgr.floor_plan fp JOIN leasemgr.building b ON b.id = fp.building_id
+     WHERE fp.park_id = occupancy_geojson.park_id
+     GROUP BY fp.building_id, b.footprint
+  ), k AS (
+    SELECT f.building_id,
+           ST_XMin(f.plan) AS px0, ST_YMin(f.plan) AS py0,
+           (ST_XMax(f.map) - ST_XMin(f.map)) /
+             NULLIF(ST_XMax(f.plan) - ST_XMin(f.plan), 0) AS sx,
+           (ST_YMax(f.map) - ST_YMin(f.map)) /
+             NULLIF(ST_YMax(f.plan) - ST_YMin(f.plan), 0) AS sy,
+           ST_XMin(f.map) AS mx0, ST_YMin(f.map) AS my0
+      FROM frame f WHERE f.map IS NOT NULL
+  )
+  SELECT pg_catalog.jsonb_build_object('type', 'FeatureCollection',
+           'features', COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+              'type', 'Feature',
+              'id', s.unit_id,
+              'geometry', CASE WHEN s.footprint IS NULL OR k.sx IS NULL OR k.sy IS NULL THEN 'null'::jsonb
+                               ELSE ST_AsGeoJSON(ST_ForcePolygonCCW(ST_SetSRID(ST_Affine(s.footprint, k.sx, 0, 0, k.sy,
+                                                                      k.mx0 - k.px0 * k.sx,
+                                                                      k.my0 - k.py0 * k.sy), 4326)), 7)::jsonb END,
+              'properties', pg_catalog.jsonb_build_object(
+                 'unit_id', s.unit_id, 'unit_code', s.unit_code, 'building_code', s.building_code, 'floor', s.floor,
+                 'kind', s.kind, 'area_m2', s.area_m2, 'status', s.status, 'colour', s.colour, 'reason', s.reason,
+                 'contract_code', s.contract_code, 'tenant_name', s.tenant_name, 'lease_end', s.lease_end,
+                 'vacant_since', s.vacant_since, 'days_vacant', s.days_vacant, 'rent_per_m2', s.rent_per_m2,
+                 'market_rent_per_m2', s.market_rent_per_m2, 'below_market_pct', s.below_market_pct, 'as_of', occupancy_geojson.as_of))
+              ORDER BY s.building_code, s.floor, s.unit_code), '[]'::jsonb))
+    FROM leasemgr.unit_status_as_of(occupancy_geojson.as_of) s
+    LEFT JOIN k ON k.building_id = s.building_id
+   WHERE s.park_id = occupancy_geojson.park_id;
+END;
+COMMENT ON FUNCTION leasemgr.occupancy_geojson(bigint, date) IS
+  'The units of a park as a GeoJSON FeatureCollection (RFC 7946, WGS 84 longitude/latitude) for web maps, as of a day: each unit''s footprint placed on its building''s footprint (the floor plans scaled to its bounding box; every floor on the same place, so filter by the floor property), with status, colour, reason, tenant, lease end, vacancy and rent against market as properties. A unit not drawn, or in a building without a footprint or floor plan, has a null geometry.';
+
 -- ---- security, audit, dump -------------------------------------------------------------------
 
 DO $scope$
@@ -463,6 +670,10 @@ GRANT SELECT ON leasemgr.floor_plan, leasemgr.occupancy_policy, leasemgr.market_
   leasemgr.occupancy TO leasemgr_reader;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.floor_plan, leasemgr.market_rent TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.occupancy_policy TO leasemgr_admin;
+REVOKE ALL ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),
+  leasemgr.floor_plan_svg(bigint, integer, date), leasemgr.occupancy_geojson(bigint, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),
+  leasemgr.floor_plan_svg(bigint, integer, date), leasemgr.occupancy_geojson(bigint, date) TO leasemgr_reader;
 REVOKE ALL ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry), leasemgr.unit_footprint_check(),
   leasemgr.floor_plan_leaves_out(bigint, integer, geometry), leasemgr.floor_plan_is_polygon(geometry),
   leasemgr.floor_plan_before_write(), leasemgr.unit_status_as_of(date), leasemgr.occupancy_as_of(date) FROM PUBLIC;

@@ -39,6 +39,13 @@ fi
 say "a short tour"
 psql -X -q -f test/fixtures/demo_tour.sql 2>&1
 
+say "the floor plans of the sample park, coloured by status (open them in a browser)"
+plans="$top/demo-output/floor_plans"
+rm -rf "$plans"
+written=$(test/tools/floor_plans.sh "$plans" SZ-ZH)
+echo "$(grep -c '\.svg$' <<<"$written") SVG floor plans and a GeoJSON of the park in $plans, e.g.:"
+grep -m 3 . <<<"$written" | sed 's/^/  /'
+
 echo
 if [ $embedded = 1 ]; then
   cat <<MSG
