@@ -5,6 +5,19 @@
 -- PostGIS's functions when the extension is installed, whatever schema PostGIS lives in and
 -- whatever the caller's search_path is. plpgsql triggers call them for the facts and raise.
 
+-- The operator's days (leasemgr.timezone), for the SQL here: calling them loads the library,
+-- so the setting is there even in a session that has not used leasemgr yet.
+CREATE FUNCTION leasemgr.local_date(t timestamptz) RETURNS date
+  AS 'MODULE_PATHNAME', 'local_date'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leasemgr.local_date(timestamptz) IS
+  'The day a moment falls on in the operator''s time zone (leasemgr.timezone).';
+CREATE FUNCTION leasemgr.local_midnight(d date) RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'local_midnight'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leasemgr.local_midnight(date) IS
+  'The moment a day starts in the operator''s time zone (leasemgr.timezone).';
+
 -- ---- floor plans -----------------------------------------------------------------------------
 
 CREATE TABLE leasemgr.floor_plan (
@@ -230,6 +243,285 @@ COMMENT ON COLUMN leasemgr.market_rent.valid_from IS 'First day of this level.';
 COMMENT ON COLUMN leasemgr.market_rent.rent_per_m2 IS 'CNY per m² and month, 4 decimals, > 0.';
 COMMENT ON COLUMN leasemgr.market_rent.note IS 'Where the figure comes from, e.g. a broker''s survey. Optional.';
 
+-- ---- short holds -----------------------------------------------------------------------------
+
+CREATE TABLE leasemgr.unit_reservation (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  park_id     bigint NOT NULL,
+  unit_id     bigint NOT NULL,
+  held        tstzrange NOT NULL CHECK (NOT pg_catalog.isempty(held) AND NOT pg_catalog.lower_inf(held) AND NOT pg_catalog.upper_inf(held)),
+  tenant_id   bigint,
+  note        text NOT NULL CHECK (pg_catalog.btrim(note) <> ''),
+  reserved_by text NOT NULL,
+  reserved_at timestamptz NOT NULL,
+  released_by text,
+  released_at timestamptz,
+  CONSTRAINT unit_reservation_unit_fk FOREIGN KEY (unit_id, park_id) REFERENCES leasemgr.unit (id, park_id),
+  CONSTRAINT unit_reservation_tenant_fk FOREIGN KEY (tenant_id) REFERENCES leasemgr.tenant (id),
+  CONSTRAINT unit_reservation_released CHECK ((released_at IS NULL) = (released_by IS NULL)),
+  -- two agents never promise the same unit for the same moment
+  CONSTRAINT unit_reservation_no_overlap
+    EXCLUDE USING gist (unit_id WITH OPERATOR(pg_catalog.=), held WITH OPERATOR(pg_catalog.&&)) WHERE (released_at IS NULL)
+);
+COMMENT ON TABLE leasemgr.unit_reservation IS
+  'Short holds on units (预留): while a hold is in force and not released, no other hold overlaps it (exclusion constraint) and only its tenant''s lease (or, for a hold without a tenant, a lease submitted by the agent who made it) is submitted for the unit. Written by leasemgr.reserve_units and leasemgr.release_units; never deleted.';
+COMMENT ON COLUMN leasemgr.unit_reservation.id IS 'Hold identifier.';
+COMMENT ON COLUMN leasemgr.unit_reservation.park_id IS 'The park of the unit.';
+COMMENT ON COLUMN leasemgr.unit_reservation.unit_id IS 'The unit held.';
+COMMENT ON COLUMN leasemgr.unit_reservation.held IS 'From when to when the unit is held: [the moment of reservation, until).';
+COMMENT ON COLUMN leasemgr.unit_reservation.tenant_id IS 'The tenant the unit is held for; NULL: held for the agent''s own prospect.';
+COMMENT ON COLUMN leasemgr.unit_reservation.note IS 'Why, e.g. the prospect and the viewing.';
+COMMENT ON COLUMN leasemgr.unit_reservation.reserved_by IS 'Who made the hold (leasemgr.actor, else the login).';
+COMMENT ON COLUMN leasemgr.unit_reservation.reserved_at IS 'When.';
+COMMENT ON COLUMN leasemgr.unit_reservation.released_by IS 'Who released it early; NULL while it runs to its end.';
+COMMENT ON COLUMN leasemgr.unit_reservation.released_at IS 'When it was released early.';
+CREATE INDEX unit_reservation_unit_idx ON leasemgr.unit_reservation (unit_id);
+
+CREATE FUNCTION leasemgr.unit_reservation_before_write() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+BEGIN
+  IF TG_OP = 'INSERT' AND owner_copy(TG_RELID) THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = format('hold %s cannot be deleted', OLD.id),
+      HINT = 'Release it (leasemgr.release_units); holds stay on record.';
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    NEW.reserved_by := current_actor();
+    NEW.reserved_at := now();
+    NEW.released_by := NULL;
+    NEW.released_at := NULL;
+    RETURN NEW;
+  END IF;
+  IF (NEW.id, NEW.park_id, NEW.unit_id, NEW.held, NEW.tenant_id, NEW.note, NEW.reserved_by, NEW.reserved_at)
+       IS DISTINCT FROM (OLD.id, OLD.park_id, OLD.unit_id, OLD.held, OLD.tenant_id, OLD.note, OLD.reserved_by, OLD.reserved_at)
+     OR OLD.released_at IS NOT NULL OR NEW.released_at IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM010',
+      MESSAGE = format('hold %s cannot be changed', OLD.id),
+      DETAIL = 'A hold is released once, early, and otherwise runs to its end as made.',
+      HINT = 'Release it (leasemgr.release_units) and make a new one.';
+  END IF;
+  NEW.released_by := current_actor();
+  NEW.released_at := now();
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.unit_reservation_before_write() IS
+  'Trigger: a hold is stamped with who made it and when; it is released once (stamped), never otherwise changed or deleted (SQLSTATE LM010).';
+CREATE TRIGGER unit_reservation_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.unit_reservation
+  FOR EACH ROW EXECUTE FUNCTION leasemgr.unit_reservation_before_write();
+
+CREATE FUNCTION leasemgr.reserve_units(unit_ids bigint[], until timestamptz, note text, tenant_id bigint DEFAULT NULL)
+  RETURNS bigint[]
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  u record;
+  r record;
+  v_ids bigint[] := '{}';
+  v_id bigint;
+  v_park bigint;
+BEGIN
+  IF unit_ids IS NULL OR cardinality(unit_ids) = 0 OR until IS NULL OR note IS NULL OR btrim(note) = ''
+     OR EXISTS (SELECT FROM unnest(unit_ids) x WHERE x IS NULL) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'reserve_units needs units, an end and a note',
+      DETAIL = format('unit_ids is %s, until is %s, note is %s.', COALESCE(unit_ids::text, 'NULL'),
+                      COALESCE(until::text, 'NULL'), COALESCE(quote_literal(note), 'NULL')),
+      HINT = 'E.g. leasemgr.reserve_units(ARRAY[12, 13], now() + interval ''3 days'', ''viewing with Acme on Friday'').';
+  END IF;
+  IF until <= now() OR until > now() + interval '30 days' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'a hold ends after now and within 30 days',
+      DETAIL = format('until is %s; it is now %s.', until, now()),
+      HINT = 'A hold is short: sign a lease to keep a unit longer.';
+  END IF;
+  FOR u IN SELECT x.id, un.code, un.park_id FROM unnest(unit_ids) WITH ORDINALITY x(id, n)
+             LEFT JOIN unit un ON un.id = x.id ORDER BY x.n LOOP
+    IF u.code IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM009',
+        MESSAGE = format('unit %s does not exist', u.id),
+        HINT = 'Check the ids; units of parks you have not been granted are not visible to you.';
+    END IF;
+    IF v_park IS NOT NULL AND u.park_id <> v_park THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM011',
+        MESSAGE = 'the units of one hold are of one park',
+        DETAIL = format('Unit %s is of another park than the units before it.', u.code),
+        HINT = 'Reserve the units of each park with a call of their own.';
+    END IF;
+    v_park := u.park_id;
+    IF reserve_units.tenant_id IS NOT NULL
+       AND NOT EXISTS (SELECT FROM tenant t WHERE t.id = reserve_units.tenant_id AND t.park_id = u.park_id) THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM009',
+        MESSAGE = format('tenant %s is not a tenant of the park of unit %s', reserve_units.tenant_id, u.code),
+        HINT = 'Name a tenant of the same park, or none.';
+    END IF;
+    -- a unit a live lease holds on one of the days of the hold is not free to promise
+    SELECT c.code, lower(cu.held_range) AS first_day, upper(cu.held_range) - 1 AS last_day INTO r
+      FROM contract_unit cu JOIN contract c ON c.id = cu.contract_id
+     WHERE cu.unit_id = u.id AND cu.is_live
+       AND cu.held_range && daterange(local_date(now()), local_date(reserve_units.until), '[]')
+     ORDER BY lower(cu.held_range) LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM006',
+        MESSAGE = format('unit %s is not free to reserve', u.code),
+        DETAIL = format('Contract %s holds it from %s to %s.', r.code, r.first_day, r.last_day),
+        HINT = 'Reserve vacant units (leasemgr.unit_status, leasemgr.find_contiguous_space).';
+    END IF;
+    SELECT x.reserved_by, upper(x.held) AS until_then, t.name AS tenant INTO r
+      FROM unit_reservation x LEFT JOIN tenant t ON t.id = x.tenant_id
+     WHERE x.unit_id = u.id AND x.released_at IS NULL AND x.held && tstzrange(now(), reserve_units.until)
+     LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM006',
+        MESSAGE = format('unit %s is already reserved', u.code),
+        DETAIL = format('%s holds it until %s%s.', r.reserved_by, r.until_then, COALESCE(' for ' || r.tenant, '')),
+        HINT = 'Ask them, or wait for the hold to end.';
+    END IF;
+    INSERT INTO unit_reservation (park_id, unit_id, held, tenant_id, note)
+    VALUES (u.park_id, u.id, tstzrange(now(), reserve_units.until), reserve_units.tenant_id, reserve_units.note)
+    RETURNING id INTO v_id;
+    v_ids := v_ids || v_id;
+  END LOOP;
+  RETURN v_ids;
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.reserve_units(bigint[], timestamptz, text, bigint) IS
+  'Holds units of one park from now until a moment within 30 days, for a tenant or for the agent''s prospect: the exclusion rules keep two agents from promising the same unit (LM006 names who holds it), and only the holder''s lease is submitted for the unit meanwhile. A unit a live lease holds during those days is refused. Returns the hold ids, in the order of unit_ids.';
+
+CREATE FUNCTION leasemgr.release_units(reservation_ids bigint[]) RETURNS integer
+  LANGUAGE sql
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  WITH x AS (UPDATE unit_reservation SET released_at = now(), released_by = current_actor()
+              WHERE id = ANY (release_units.reservation_ids) AND released_at IS NULL AND upper(held) > now()
+              RETURNING 1)
+  SELECT count(*)::integer FROM x
+$fn$;
+COMMENT ON FUNCTION leasemgr.release_units(bigint[]) IS
+  'Releases holds early (stamped with who and when); returns how many were still running. Holds already over or released are left as they are.';
+
+-- What keeps a contract's submission back: a unit of it held, now, for someone else. The
+-- state machine's submit asks it.
+CREATE FUNCTION leasemgr.reservation_blockers(contract_id bigint) RETURNS text
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT string_agg(format('unit %s is held until %s by %s%s', u.code, upper(x.held), x.reserved_by,
+                           COALESCE(' for ' || t.name, '')), '; ' ORDER BY u.code)
+    FROM contract c
+    JOIN contract_unit cu ON cu.contract_id = c.id
+    JOIN unit_reservation x ON x.unit_id = cu.unit_id AND x.released_at IS NULL AND x.held @> now()
+    JOIN unit u ON u.id = cu.unit_id
+    LEFT JOIN tenant t ON t.id = x.tenant_id
+   WHERE c.id = reservation_blockers.contract_id
+     AND (CASE WHEN x.tenant_id IS NOT NULL THEN x.tenant_id <> c.tenant_id ELSE x.reserved_by <> current_actor() END)
+$fn$;
+COMMENT ON FUNCTION leasemgr.reservation_blockers(bigint) IS
+  'What keeps a contract from being submitted, in words, or NULL: a unit of it held now for another tenant (or, by a hold without a tenant, for another agent''s prospect). The state machine''s submit asks it.';
+
+-- ---- expansion search ------------------------------------------------------------------------
+
+-- The options of find_contiguous_space. A unit is offered when no live lease holds it from
+-- today on and no hold runs now; two units touch when they share a wall of at least 1 m (their
+-- outlines within 5 cm), or, across floors, when they are stacked (1 m² or more in plan).
+-- Groups grow from each unit through its neighbours, as sets (each found once), until they
+-- reach the area; no group has more units than the fewest that could reach it, plus one (8 at
+-- most), which keeps the search to what a leasing agent would offer.
+CREATE FUNCTION leasemgr.contiguous_space_options(building_id bigint, min_area_m2 numeric, floor integer,
+                                                  near_unit_id bigint, today date)
+  RETURNS TABLE (option integer, unit_ids bigint[], total_area numeric, floors integer[])
+  LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH RECURSIVE cand AS (
+    SELECT u.id, u.area_m2 AS area, u.floor, u.footprint
+      FROM leasemgr.unit u
+     WHERE u.building_id = contiguous_space_options.building_id
+       AND (contiguous_space_options.floor IS NULL OR u.floor = contiguous_space_options.floor)
+       AND u.footprint IS NOT NULL
+       AND NOT EXISTS (SELECT FROM leasemgr.contract_unit cu
+                        WHERE cu.unit_id = u.id AND cu.is_live AND pg_catalog.upper(cu.held_range) > contiguous_space_options.today)
+       AND NOT EXISTS (SELECT FROM leasemgr.unit_reservation x
+                        WHERE x.unit_id = u.id AND x.released_at IS NULL AND x.held @> pg_catalog.now())
+  ), edge AS (
+    SELECT a.id AS a, b.id AS b
+      FROM cand a JOIN cand b ON a.id <> b.id
+     WHERE (a.floor = b.floor AND ST_DWithin(a.footprint, b.footprint, 0.05)
+            AND ST_Length(ST_Intersection(ST_Boundary(b.footprint), ST_Buffer(a.footprint, 0.05))) >= 1.0)
+        OR (contiguous_space_options.floor IS NULL AND pg_catalog.abs(a.floor - b.floor) = 1
+            AND a.footprint && b.footprint AND ST_Area(ST_Intersection(a.footprint, b.footprint)) >= 1.0)
+  ), cap AS (
+    SELECT LEAST(8, pg_catalog.ceil(contiguous_space_options.min_area_m2 / pg_catalog.max(c.area))::integer + 1) AS n
+      FROM cand c
+  ), grow (ids, total, n) AS (
+    SELECT ARRAY[c.id], c.area::numeric, 1 FROM cand c
+    UNION
+    SELECT (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest(g.ids || e.b) x), g.total + c.area, g.n + 1
+      FROM grow g
+      JOIN edge e ON e.a = ANY (g.ids) AND e.b <> ALL (g.ids)
+      JOIN cand c ON c.id = e.b
+     WHERE g.total < contiguous_space_options.min_area_m2 AND g.n < (SELECT cap.n FROM cap)
+  ), near AS (
+    SELECT u.footprint, u.floor FROM leasemgr.unit u WHERE u.id = contiguous_space_options.near_unit_id
+  ), ranked AS (
+    SELECT g.ids, g.total, g.n,
+           (SELECT pg_catalog.array_agg(DISTINCT c.floor ORDER BY c.floor) FROM cand c WHERE c.id = ANY (g.ids)) AS floors,
+           (SELECT pg_catalog.min(ST_Distance(c.footprint, nr.footprint) + 1000 * pg_catalog.abs(c.floor - nr.floor))
+              FROM cand c CROSS JOIN near nr WHERE c.id = ANY (g.ids)) AS distance
+      FROM grow g
+     WHERE g.total >= contiguous_space_options.min_area_m2
+  )
+  SELECT (pg_catalog.row_number() OVER (ORDER BY r.n, r.total - contiguous_space_options.min_area_m2, r.distance NULLS LAST, r.ids))::integer,
+         r.ids, r.total, r.floors
+    FROM ranked r
+   ORDER BY r.n, r.total - contiguous_space_options.min_area_m2, r.distance NULLS LAST, r.ids
+   LIMIT 10;
+END;
+COMMENT ON FUNCTION leasemgr.contiguous_space_options(bigint, numeric, integer, bigint, date) IS
+  'Internal: the body of leasemgr.find_contiguous_space, as of a day.';
+
+CREATE FUNCTION leasemgr.find_contiguous_space(building_id bigint, min_area_m2 numeric, floor integer DEFAULT NULL,
+                                               near_unit_id bigint DEFAULT NULL)
+  RETURNS TABLE (option integer, unit_ids bigint[], total_area numeric, floors integer[])
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_code text;
+BEGIN
+  SELECT b.code INTO v_code FROM building b WHERE b.id = find_contiguous_space.building_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM009',
+      MESSAGE = format('building %s does not exist', find_contiguous_space.building_id),
+      HINT = 'Check the id; rows of parks you have not been granted are not visible to you.';
+  END IF;
+  IF min_area_m2 IS NULL OR min_area_m2 <= 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = 'find_contiguous_space needs the area wanted',
+      DETAIL = format('min_area_m2 is %s.', COALESCE(min_area_m2::text, 'NULL')),
+      HINT = 'Give the area in m², above 0.';
+  END IF;
+  IF near_unit_id IS NOT NULL
+     AND NOT EXISTS (SELECT FROM unit u WHERE u.id = near_unit_id AND u.building_id = find_contiguous_space.building_id) THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = format('unit %s is not in building %s', near_unit_id, v_code),
+      HINT = 'Give a unit of the building, e.g. the one the tenant leases now, or leave near_unit_id out.';
+  END IF;
+  RETURN QUERY SELECT * FROM contiguous_space_options(find_contiguous_space.building_id, min_area_m2,
+                                                      find_contiguous_space.floor, near_unit_id, business_date());
+END
+$fn$;
+COMMENT ON FUNCTION leasemgr.find_contiguous_space(bigint, numeric, integer, bigint) IS
+  'Groups of units of a building free to offer (no live lease from today on, no hold running) that touch each other (a shared wall of 1 m or more; across floors, with floor NULL, units stacked on each other) and together reach the area wanted: best first (fewest units, least area beyond what was asked, closest to near_unit_id, e.g. the unit a growing tenant leases now), at most 10. docs/spatial.md.';
+
 -- ---- the status and colour of a unit on a day -------------------------------------------------
 
 CREATE FUNCTION leasemgr.unit_status_as_of(as_of date)
@@ -252,7 +544,8 @@ BEGIN ATOMIC
   ), s AS (
     SELECT u.*, h.contract_id AS holder, h.last_day AS held_to, h.whole,
            ended.contract_id AS ender, ended.last_day AS ended_on, ended.closed_on,
-           r.contract_id AS reserver, r.first_day AS reserved_from
+           r.contract_id AS reserver, r.first_day AS reserved_from,
+           hold.until_then AS hold_until, hold.reserved_by AS hold_by, hold.tenant_id AS hold_tenant
       FROM u
       -- the lease that holds the unit that day: one that ran (activated at some point)
       LEFT JOIN LATERAL (
@@ -270,7 +563,7 @@ BEGIN ATOMIC
         SELECT cu.contract_id, pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1 AS last_day,
                CASE WHEN pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.<) pg_catalog.upper(c.lease_range)
                     THEN pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.-) 1  -- handed back: gone that day
-                    ELSE (SELECT (pg_catalog.min(e.at) AT TIME ZONE pg_catalog.current_setting('leasemgr.timezone'))::date
+                    ELSE (SELECT leasemgr.local_date(pg_catalog.min(e.at))
                             FROM leasemgr.contract_event e
                            WHERE e.contract_id OPERATOR(pg_catalog.=) c.id
                              AND e.event OPERATOR(pg_catalog.=) ANY ('{close,renewed}'::text[])) END AS closed_on
@@ -288,6 +581,15 @@ BEGIN ATOMIC
          WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL AND cu.is_live
            AND pg_catalog.lower(cu.held_range) OPERATOR(pg_catalog.>) unit_status_as_of.as_of
          ORDER BY pg_catalog.lower(cu.held_range) LIMIT 1) r ON true
+      -- or a short hold in force that day (leasemgr.reserve_units)
+      LEFT JOIN LATERAL (
+        SELECT pg_catalog.upper(x.held) AS until_then, x.reserved_by, x.tenant_id
+          FROM leasemgr.unit_reservation x
+         WHERE x.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL
+           AND x.held OPERATOR(pg_catalog.&&) pg_catalog.tstzrange(leasemgr.local_midnight(unit_status_as_of.as_of),
+                                                                   leasemgr.local_midnight(unit_status_as_of.as_of OPERATOR(pg_catalog.+) 1))
+           AND (x.released_at IS NULL OR x.released_at OPERATOR(pg_catalog.>) leasemgr.local_midnight(unit_status_as_of.as_of))
+         ORDER BY pg_catalog.upper(x.held) DESC LIMIT 1) hold ON true
   ), st AS (
     SELECT s.*,
            CASE WHEN s.holder IS NOT NULL THEN
@@ -301,14 +603,14 @@ BEGIN ATOMIC
                        THEN 'expiring' ELSE 'leased' END
                 WHEN s.ender IS NOT NULL AND (s.closed_on IS NULL OR s.closed_on OPERATOR(pg_catalog.>) unit_status_as_of.as_of)
                      AND s.ended_on OPERATOR(pg_catalog.<) unit_status_as_of.as_of THEN 'moving_out'
-                WHEN s.reserver IS NOT NULL THEN 'reserved'
+                WHEN s.reserver IS NOT NULL OR s.hold_until IS NOT NULL THEN 'reserved'
                 ELSE 'vacant' END AS status,
            CASE WHEN s.holder IS NULL AND s.ender IS NOT NULL
                 THEN GREATEST(s.ended_on OPERATOR(pg_catalog.+) 1, COALESCE(s.closed_on, s.ended_on OPERATOR(pg_catalog.+) 1)) END
              AS vacant_since
       FROM s
   ), priced AS (
-    SELECT st.*, k.code AS contract_code, k.tenant_id, t.name AS tenant_name,
+    SELECT st.*, k.code AS contract_code, COALESCE(k.tenant_id, st.hold_tenant) AS tenant_id, t.name AS tenant_name,
            rf.rent_per_m2,
            (SELECT mr.rent_per_m2 FROM leasemgr.market_rent mr
              WHERE mr.park_id OPERATOR(pg_catalog.=) st.park_id AND mr.kind OPERATOR(pg_catalog.=) st.kind
@@ -317,7 +619,7 @@ BEGIN ATOMIC
       FROM st
       LEFT JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) COALESCE(st.holder,
              CASE WHEN st.status OPERATOR(pg_catalog.=) 'moving_out' THEN st.ender END, st.reserver)
-      LEFT JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) k.tenant_id
+      LEFT JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) COALESCE(k.tenant_id, st.hold_tenant)
       LEFT JOIN LATERAL (SELECT x.rent_per_m2 FROM leasemgr.rent_in_force(st.holder, unit_status_as_of.as_of) x
                           WHERE st.holder IS NOT NULL AND x.unit_id OPERATOR(pg_catalog.=) st.id) rf ON true
   ), judged AS (
@@ -355,8 +657,11 @@ BEGIN ATOMIC
                                        j.held_to OPERATOR(pg_catalog.-) unit_status_as_of.as_of, j.expiring_days)
               WHEN j.status OPERATOR(pg_catalog.=) 'moving_out'
                 THEN pg_catalog.format('lease ended on %s, move-out not closed', j.ended_on)
-              WHEN j.status OPERATOR(pg_catalog.=) 'reserved'
+              WHEN j.status OPERATOR(pg_catalog.=) 'reserved' AND j.reserver IS NOT NULL
                 THEN pg_catalog.format('taken from %s', j.reserved_from)
+              WHEN j.status OPERATOR(pg_catalog.=) 'reserved'
+                THEN pg_catalog.format('held until %s by %s%s', j.hold_until, j.hold_by,
+                                       COALESCE(' for ' OPERATOR(pg_catalog.||) j.tenant_name, ''))
               ELSE pg_catalog.format('leased to %s', j.held_to) END,
          j.footprint
     FROM judged j
@@ -377,7 +682,7 @@ COMMENT ON COLUMN leasemgr.unit_status.building_code IS 'Building code.';
 COMMENT ON COLUMN leasemgr.unit_status.floor IS 'Floor number; negative for basements.';
 COMMENT ON COLUMN leasemgr.unit_status.kind IS 'office, apartment, shop, warehouse, workshop, parking, ad_space or workstation.';
 COMMENT ON COLUMN leasemgr.unit_status.area_m2 IS 'Gross floor area of the unit, m².';
-COMMENT ON COLUMN leasemgr.unit_status.status IS 'leased (a lease in force holds it), expiring (that lease ends within the expiring days and is not renewed), moving_out (the lease ended and its move-out is not closed), reserved (a lease takes it from a later day), vacant.';
+COMMENT ON COLUMN leasemgr.unit_status.status IS 'leased (a lease in force holds it), expiring (that lease ends within the expiring days and is not renewed), moving_out (the lease ended and its move-out is not closed), reserved (a lease takes it from a later day, or a short hold of leasemgr.reserve_units runs that day), vacant.';
 COMMENT ON COLUMN leasemgr.unit_status.contract_id IS 'The lease holding it, moving out of it, or taking it later; NULL when vacant.';
 COMMENT ON COLUMN leasemgr.unit_status.contract_code IS 'That lease''s contract number.';
 COMMENT ON COLUMN leasemgr.unit_status.tenant_id IS 'Its tenant.';
@@ -649,7 +954,7 @@ DO $scope$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['floor_plan', 'occupancy_policy', 'market_rent']
+  FOREACH t IN ARRAY ARRAY['floor_plan', 'occupancy_policy', 'market_rent', 'unit_reservation']
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE leasemgr.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('CREATE POLICY park_scope ON leasemgr.%I USING ((SELECT leasemgr.sees_all_parks()) '
@@ -665,11 +970,26 @@ END
 $scope$;
 
 REVOKE ALL ON leasemgr.floor_plan, leasemgr.occupancy_policy, leasemgr.market_rent, leasemgr.unit_status,
-  leasemgr.occupancy FROM PUBLIC;
+  leasemgr.occupancy, leasemgr.unit_reservation FROM PUBLIC;
 GRANT SELECT ON leasemgr.floor_plan, leasemgr.occupancy_policy, leasemgr.market_rent, leasemgr.unit_status,
-  leasemgr.occupancy TO leasemgr_reader;
+  leasemgr.occupancy, leasemgr.unit_reservation TO leasemgr_reader;
+-- holds are written through reserve_units and release_units, with the caller's rights
+GRANT INSERT (park_id, unit_id, held, tenant_id, note), UPDATE (released_at, released_by) ON leasemgr.unit_reservation
+  TO leasemgr_operator;
+GRANT USAGE ON SEQUENCE leasemgr.unit_reservation_id_seq TO leasemgr_operator;
+REVOKE ALL ON FUNCTION leasemgr.contiguous_space_options(bigint, numeric, integer, bigint, date),
+  leasemgr.find_contiguous_space(bigint, numeric, integer, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.contiguous_space_options(bigint, numeric, integer, bigint, date),
+  leasemgr.find_contiguous_space(bigint, numeric, integer, bigint) TO leasemgr_reader;
+REVOKE ALL ON FUNCTION leasemgr.unit_reservation_before_write(), leasemgr.reserve_units(bigint[], timestamptz, text, bigint),
+  leasemgr.release_units(bigint[]), leasemgr.reservation_blockers(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.reservation_blockers(bigint) TO leasemgr_reader;
+GRANT EXECUTE ON FUNCTION leasemgr.reserve_units(bigint[], timestamptz, text, bigint), leasemgr.release_units(bigint[])
+  TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.floor_plan, leasemgr.market_rent TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.occupancy_policy TO leasemgr_admin;
+REVOKE ALL ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) TO leasemgr_reader;
 REVOKE ALL ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),
   leasemgr.floor_plan_svg(bigint, integer, date), leasemgr.occupancy_geojson(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),
@@ -684,3 +1004,5 @@ GRANT EXECUTE ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigi
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.floor_plan', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.occupancy_policy', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.market_rent', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.unit_reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('leasemgr.unit_reservation_id_seq', '');

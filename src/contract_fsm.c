@@ -413,7 +413,7 @@ sql_blockers(Check *k, const char *fn, Datum contract_id)
 	if (!OidIsValid(LookupFuncName(names, 1, argtypes, true)))
 		return NULL;
 	lm_spi_connect(&k->spi);
-	/* fn is one of three constants above, never input */
+	/* fn is one of the constant names in this file, never input */
 	if (SPI_execute_with_args(psprintf("SELECT leasemgr.%s($1)", fn), 1, argtypes, &contract_id, NULL, false, 1) != SPI_OK_SELECT
 		|| SPI_processed != 1)
 		elog(ERROR, "%s failed", fn);
@@ -453,8 +453,18 @@ apply_transition(Check *k, LmContractEvent ev)
 				/* A tenant under a credit warning takes no new contract (LM019). */
 				const char *code = code_of(k);
 
+				char	   *held;
+
 				lm_spi_connect(&k->spi);
 				lm_check_tenant_credit(k->rel, lm_row_datum(&k->new, att[C_TENANT_ID]), code);
+				/* A unit held for someone else (leasemgr.reserve_units) is not promised twice. */
+				held = sql_blockers(k, "reservation_blockers", lm_row_datum(&k->new, att[C_ID]));
+				if (held != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_LM_UNIT_DOUBLE_BOOKED),
+							 errmsg("contract %s cannot be submitted: a unit of it is reserved", code),
+							 errdetail("%s.", held),
+							 errhint("Wait for the hold to end or have it released (leasemgr.release_units); a hold for a tenant lets that tenant's lease through.")));
 			}
 			lm_edit(&k->edits, att[C_SUBMITTED_BY], CStringGetTextDatum(actor), false);
 			lm_edit(&k->edits, att[C_SUBMITTED_AT], now, false);

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "leasemgr.h"
+#include "meter.h"
 
 PG_MODULE_MAGIC;
 
@@ -153,6 +154,41 @@ Datum
 business_date(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATEADT(lm_business_date());
+}
+
+PG_FUNCTION_INFO_V1(local_date);
+
+/*
+ * local_date(t timestamptz) RETURNS date: the day a moment falls on in leasemgr.timezone. For
+ * SQL that needs the operator's days: calling it loads the library, so the setting exists.
+ */
+Datum
+local_date(PG_FUNCTION_ARGS)
+{
+	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("local_date needs a finite moment"),
+				 errhint("Pass a timestamp with time zone that is not infinity.")));
+	PG_RETURN_DATEADT(lm_local_date(t));
+}
+
+PG_FUNCTION_INFO_V1(local_midnight);
+
+/* local_midnight(d date) RETURNS timestamptz: the moment day d starts in leasemgr.timezone. */
+Datum
+local_midnight(PG_FUNCTION_ARGS)
+{
+	DateADT		d = PG_GETARG_DATEADT(0);
+
+	if (DATE_NOT_FINITE(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_LM_INVALID_ARGUMENT),
+				 errmsg("local_midnight needs a finite day"),
+				 errhint("Pass a date that is not infinity.")));
+	PG_RETURN_TIMESTAMPTZ(lm_local_midnight(d));
 }
 
 Oid
