@@ -87,6 +87,8 @@ BEGIN ATOMIC
          AND o.footprint OPERATOR(&&) footprint_problem.footprint
          AND (ST_IsValidDetail(footprint_problem.footprint)).valid
          AND ST_Relate(o.footprint, footprint_problem.footprint, '2********')
+         -- a drawing's rounding (a wall at 9.999999 against 10) is not an overlap
+         AND ST_Area(ST_Intersection(o.footprint, footprint_problem.footprint)) OPERATOR(pg_catalog.>) 0.01::float8
     ) p
    ORDER BY p.n
    LIMIT 1;
@@ -106,6 +108,14 @@ DECLARE
 BEGIN
   IF NEW.footprint IS NULL OR (TG_OP = 'INSERT' AND owner_copy(TG_RELID)) THEN
     RETURN NEW;
+  END IF;
+  -- writers of a floor take turns under a lock, which a REPEATABLE READ snapshot would not see past
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'LM011',
+      MESSAGE = format('the footprint of unit %s is written in READ COMMITTED only', NEW.code),
+      DETAIL = format('This transaction is %s: it would not see a footprint another session drew meanwhile.',
+                      current_setting('transaction_isolation')),
+      HINT = 'Write footprints in a READ COMMITTED transaction (the default).';
   END IF;
   PERFORM pg_advisory_xact_lock(hashtext('leasemgr.floor'), hashtext(NEW.building_id::text || '/' || NEW.floor::text));
   SELECT * INTO p FROM footprint_problem(NEW.code, NEW.building_id, NEW.floor, NEW.id, NEW.footprint);
@@ -217,7 +227,8 @@ CREATE TABLE leasemgr.occupancy_policy (
   park_id              bigint PRIMARY KEY REFERENCES leasemgr.park (id),
   vacant_red_days      integer NOT NULL DEFAULT 30 CHECK (vacant_red_days BETWEEN 0 AND 3660),
   below_market_red_pct numeric(5,2) NOT NULL DEFAULT 15.00 CHECK (below_market_red_pct BETWEEN 0 AND 100),
-  expiring_days        integer NOT NULL DEFAULT 90 CHECK (expiring_days BETWEEN 0 AND 3660)
+  expiring_days        integer NOT NULL DEFAULT 90 CHECK (expiring_days BETWEEN 0 AND 3660),
+  moving_out_red_days  integer NOT NULL DEFAULT 30 CHECK (moving_out_red_days BETWEEN 0 AND 3660)
 );
 COMMENT ON TABLE leasemgr.occupancy_policy IS
   'A park''s thresholds for the colours of leasemgr.unit_status. A park without a row uses the column defaults.';
@@ -225,6 +236,7 @@ COMMENT ON COLUMN leasemgr.occupancy_policy.park_id IS 'The park.';
 COMMENT ON COLUMN leasemgr.occupancy_policy.vacant_red_days IS 'A unit vacant more than this many days is red. Default 30.';
 COMMENT ON COLUMN leasemgr.occupancy_policy.below_market_red_pct IS 'A unit leased at a rent per m² more than this many percent below the market level of its kind is red. Default 15.00.';
 COMMENT ON COLUMN leasemgr.occupancy_policy.expiring_days IS 'A lease ending within this many days (and not renewed) is expiring: yellow. Default 90.';
+COMMENT ON COLUMN leasemgr.occupancy_policy.moving_out_red_days IS 'A lease ended more than this many days ago and still not closed (the move-out not finished) is red. Default 30.';
 
 CREATE TABLE leasemgr.market_rent (
   park_id     bigint NOT NULL REFERENCES leasemgr.park (id),
@@ -443,45 +455,55 @@ BEGIN ATOMIC
   WITH RECURSIVE cand AS (
     SELECT u.id, u.area_m2 AS area, u.floor, u.footprint
       FROM leasemgr.unit u
-     WHERE u.building_id = contiguous_space_options.building_id
-       AND (contiguous_space_options.floor IS NULL OR u.floor = contiguous_space_options.floor)
+     WHERE u.building_id OPERATOR(pg_catalog.=) contiguous_space_options.building_id
+       AND (contiguous_space_options.floor IS NULL OR u.floor OPERATOR(pg_catalog.=) contiguous_space_options.floor)
        AND u.footprint IS NOT NULL
        AND NOT EXISTS (SELECT FROM leasemgr.contract_unit cu
-                        WHERE cu.unit_id = u.id AND cu.is_live AND pg_catalog.upper(cu.held_range) > contiguous_space_options.today)
+                        WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND cu.is_live
+                          AND pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.>) contiguous_space_options.today)
        AND NOT EXISTS (SELECT FROM leasemgr.unit_reservation x
-                        WHERE x.unit_id = u.id AND x.released_at IS NULL AND x.held @> pg_catalog.now())
+                        WHERE x.unit_id OPERATOR(pg_catalog.=) u.id AND x.released_at IS NULL
+                          AND x.held OPERATOR(pg_catalog.@>) pg_catalog.now())
   ), edge AS (
     SELECT a.id AS a, b.id AS b
-      FROM cand a JOIN cand b ON a.id <> b.id
-     WHERE (a.floor = b.floor AND ST_DWithin(a.footprint, b.footprint, 0.05)
-            AND ST_Length(ST_Intersection(ST_Boundary(b.footprint), ST_Buffer(a.footprint, 0.05))) >= 1.0)
-        OR (contiguous_space_options.floor IS NULL AND pg_catalog.abs(a.floor - b.floor) = 1
-            AND a.footprint && b.footprint AND ST_Area(ST_Intersection(a.footprint, b.footprint)) >= 1.0)
+      FROM cand a JOIN cand b ON a.id OPERATOR(pg_catalog.<>) b.id
+     WHERE (a.floor OPERATOR(pg_catalog.=) b.floor AND ST_DWithin(a.footprint, b.footprint, 0.05::float8)
+            AND ST_Length(ST_Intersection(ST_Boundary(b.footprint), ST_Buffer(a.footprint, 0.05::float8)))
+                  OPERATOR(pg_catalog.>=) 1::float8)
+        OR (contiguous_space_options.floor IS NULL
+            AND pg_catalog.abs(a.floor OPERATOR(pg_catalog.-) b.floor) OPERATOR(pg_catalog.=) 1
+            AND a.footprint && b.footprint
+            AND ST_Area(ST_Intersection(a.footprint, b.footprint)) OPERATOR(pg_catalog.>=) 1::float8)
   ), cap AS (
-    SELECT LEAST(8, pg_catalog.ceil(contiguous_space_options.min_area_m2 / pg_catalog.max(c.area))::integer + 1) AS n
+    SELECT LEAST(8, pg_catalog.ceil(contiguous_space_options.min_area_m2 OPERATOR(pg_catalog./) pg_catalog.max(c.area))::integer
+                    OPERATOR(pg_catalog.+) 1) AS n
       FROM cand c
   ), grow (ids, total, n) AS (
     SELECT ARRAY[c.id], c.area::numeric, 1 FROM cand c
     UNION
-    SELECT (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest(g.ids || e.b) x), g.total + c.area, g.n + 1
+    SELECT (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest(g.ids OPERATOR(pg_catalog.||) e.b) x),
+           g.total OPERATOR(pg_catalog.+) c.area, g.n OPERATOR(pg_catalog.+) 1
       FROM grow g
-      JOIN edge e ON e.a = ANY (g.ids) AND e.b <> ALL (g.ids)
-      JOIN cand c ON c.id = e.b
-     WHERE g.total < contiguous_space_options.min_area_m2 AND g.n < (SELECT cap.n FROM cap)
+      JOIN edge e ON e.a OPERATOR(pg_catalog.=) ANY (g.ids) AND e.b OPERATOR(pg_catalog.<>) ALL (g.ids)
+      JOIN cand c ON c.id OPERATOR(pg_catalog.=) e.b
+     WHERE g.total OPERATOR(pg_catalog.<) contiguous_space_options.min_area_m2
+       AND g.n OPERATOR(pg_catalog.<) (SELECT cap.n FROM cap)
   ), near AS (
-    SELECT u.footprint, u.floor FROM leasemgr.unit u WHERE u.id = contiguous_space_options.near_unit_id
+    SELECT u.footprint, u.floor FROM leasemgr.unit u WHERE u.id OPERATOR(pg_catalog.=) contiguous_space_options.near_unit_id
   ), ranked AS (
     SELECT g.ids, g.total, g.n,
-           (SELECT pg_catalog.array_agg(DISTINCT c.floor ORDER BY c.floor) FROM cand c WHERE c.id = ANY (g.ids)) AS floors,
-           (SELECT pg_catalog.min(ST_Distance(c.footprint, nr.footprint) + 1000 * pg_catalog.abs(c.floor - nr.floor))
-              FROM cand c CROSS JOIN near nr WHERE c.id = ANY (g.ids)) AS distance
+           (SELECT pg_catalog.array_agg(DISTINCT c.floor ORDER BY c.floor) FROM cand c WHERE c.id OPERATOR(pg_catalog.=) ANY (g.ids)) AS floors,
+           (SELECT pg_catalog.min(ST_Distance(c.footprint, nr.footprint) OPERATOR(pg_catalog.+)
+                                  (1000 OPERATOR(pg_catalog.*) pg_catalog.abs(c.floor OPERATOR(pg_catalog.-) nr.floor))::float8)
+              FROM cand c CROSS JOIN near nr WHERE c.id OPERATOR(pg_catalog.=) ANY (g.ids)) AS distance
       FROM grow g
-     WHERE g.total >= contiguous_space_options.min_area_m2
+     WHERE g.total OPERATOR(pg_catalog.>=) contiguous_space_options.min_area_m2
   )
-  SELECT (pg_catalog.row_number() OVER (ORDER BY r.n, r.total - contiguous_space_options.min_area_m2, r.distance NULLS LAST, r.ids))::integer,
+  SELECT (pg_catalog.row_number() OVER (ORDER BY r.n, r.total OPERATOR(pg_catalog.-) contiguous_space_options.min_area_m2,
+                                        r.distance NULLS LAST, r.ids))::integer,
          r.ids, r.total, r.floors
     FROM ranked r
-   ORDER BY r.n, r.total - contiguous_space_options.min_area_m2, r.distance NULLS LAST, r.ids
+   ORDER BY r.n, r.total OPERATOR(pg_catalog.-) contiguous_space_options.min_area_m2, r.distance NULLS LAST, r.ids
    LIMIT 10;
 END;
 COMMENT ON FUNCTION leasemgr.contiguous_space_options(bigint, numeric, integer, bigint, date) IS
@@ -524,23 +546,31 @@ COMMENT ON FUNCTION leasemgr.find_contiguous_space(bigint, numeric, integer, big
 
 -- ---- the status and colour of a unit on a day -------------------------------------------------
 
-CREATE FUNCTION leasemgr.unit_status_as_of(as_of date)
+CREATE FUNCTION leasemgr.unit_status_as_of(as_of date, park bigint DEFAULT NULL, building bigint DEFAULT NULL,
+                                           on_floor integer DEFAULT NULL)
   RETURNS TABLE (unit_id bigint, unit_code text, park_id bigint, building_id bigint, building_code text,
                  floor integer, kind text, area_m2 numeric, status text, contract_id bigint, contract_code text,
                  tenant_id bigint, tenant_name text, lease_end date, vacant_since date, days_vacant integer,
                  rent_per_m2 numeric, market_rent_per_m2 numeric, below_market_pct numeric, colour text,
                  reason text, footprint geometry)
-  LANGUAGE sql STABLE STRICT
+  -- park, building, on_floor: only the units there (NULL: all), so one floor or park costs
+  -- what it holds. A NULL day gives no row.
+  LANGUAGE sql STABLE
 BEGIN ATOMIC
   WITH u AS (
     SELECT un.id, un.code, un.park_id, un.building_id, b.code AS building_code, un.floor, un.kind, un.area_m2,
            un.footprint,
            COALESCE(op.vacant_red_days, 30) AS red_days,
            COALESCE(op.below_market_red_pct, 15.00) AS red_pct,
-           COALESCE(op.expiring_days, 90) AS expiring_days
+           COALESCE(op.expiring_days, 90) AS expiring_days,
+           COALESCE(op.moving_out_red_days, 30) AS moving_out_red_days
       FROM leasemgr.unit un
       JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) un.building_id
       LEFT JOIN leasemgr.occupancy_policy op ON op.park_id OPERATOR(pg_catalog.=) un.park_id
+     WHERE unit_status_as_of.as_of IS NOT NULL
+       AND (unit_status_as_of.park IS NULL OR un.park_id OPERATOR(pg_catalog.=) unit_status_as_of.park)
+       AND (unit_status_as_of.building IS NULL OR un.building_id OPERATOR(pg_catalog.=) unit_status_as_of.building)
+       AND (unit_status_as_of.on_floor IS NULL OR un.floor OPERATOR(pg_catalog.=) unit_status_as_of.on_floor)
   ), s AS (
     SELECT u.*, h.contract_id AS holder, h.last_day AS held_to, h.whole,
            ended.contract_id AS ender, ended.last_day AS ended_on, ended.closed_on,
@@ -574,12 +604,15 @@ BEGIN ATOMIC
            AND NOT pg_catalog.isempty(cu.held_range)
            AND pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.<=) unit_status_as_of.as_of
          ORDER BY pg_catalog.upper(cu.held_range) DESC LIMIT 1) ended ON true
-      -- a lease signed or on its way that takes the unit later
+      -- a lease on its way (pending approval, approved, signed) that holds the unit from that day
+      -- or a later one: promised under the exclusion constraint, not yet activated
       LEFT JOIN LATERAL (
         SELECT cu.contract_id, pg_catalog.lower(cu.held_range) AS first_day
           FROM leasemgr.contract_unit cu
-         WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL AND cu.is_live
-           AND pg_catalog.lower(cu.held_range) OPERATOR(pg_catalog.>) unit_status_as_of.as_of
+          JOIN leasemgr.contract c ON c.id OPERATOR(pg_catalog.=) cu.contract_id
+         WHERE cu.unit_id OPERATOR(pg_catalog.=) u.id AND h.contract_id IS NULL
+           AND c.state OPERATOR(pg_catalog.=) ANY ('{pending_approval,approved,signed}'::text[])
+           AND pg_catalog.upper(cu.held_range) OPERATOR(pg_catalog.>) unit_status_as_of.as_of
          ORDER BY pg_catalog.lower(cu.held_range) LIMIT 1) r ON true
       -- or a short hold in force that day (leasemgr.reserve_units)
       LEFT JOIN LATERAL (
@@ -595,23 +628,28 @@ BEGIN ATOMIC
            CASE WHEN s.holder IS NOT NULL THEN
                   CASE WHEN s.held_to OPERATOR(pg_catalog.<=) (unit_status_as_of.as_of OPERATOR(pg_catalog.+) s.expiring_days)
                         AND NOT EXISTS (SELECT FROM leasemgr.contract_unit n
+                                         JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) n.contract_id
                                          WHERE n.unit_id OPERATOR(pg_catalog.=) s.id AND n.contract_id OPERATOR(pg_catalog.<>) s.holder
-                                           AND (n.is_live OR EXISTS (SELECT FROM leasemgr.contract k
-                                                                      WHERE k.id OPERATOR(pg_catalog.=) n.contract_id
-                                                                        AND k.state OPERATOR(pg_catalog.=) 'closed'))
+                                           AND k.state OPERATOR(pg_catalog.<>) ALL ('{draft,cancelled}'::text[])
                                            AND pg_catalog.lower(n.held_range) OPERATOR(pg_catalog.=) (s.held_to OPERATOR(pg_catalog.+) 1))
                        THEN 'expiring' ELSE 'leased' END
                 WHEN s.ender IS NOT NULL AND (s.closed_on IS NULL OR s.closed_on OPERATOR(pg_catalog.>) unit_status_as_of.as_of)
-                     AND s.ended_on OPERATOR(pg_catalog.<) unit_status_as_of.as_of THEN 'moving_out'
+                  THEN 'moving_out'
                 WHEN s.reserver IS NOT NULL OR s.hold_until IS NOT NULL THEN 'reserved'
                 ELSE 'vacant' END AS status,
            CASE WHEN s.holder IS NULL AND s.ender IS NOT NULL
                 THEN GREATEST(s.ended_on OPERATOR(pg_catalog.+) 1, COALESCE(s.closed_on, s.ended_on OPERATOR(pg_catalog.+) 1)) END
              AS vacant_since
       FROM s
+  ), holders AS MATERIALIZED (
+    SELECT DISTINCT st.holder FROM st WHERE st.holder IS NOT NULL
+  ), rents AS MATERIALIZED (
+    -- one call of the rent engine per lease, for all its units
+    SELECT hd.holder, x.unit_id, x.rent_per_m2
+      FROM holders hd CROSS JOIN LATERAL leasemgr.rent_in_force(hd.holder, unit_status_as_of.as_of) x
   ), priced AS (
     SELECT st.*, k.code AS contract_code, COALESCE(k.tenant_id, st.hold_tenant) AS tenant_id, t.name AS tenant_name,
-           rf.rent_per_m2,
+           k.start_date AS lease_start, rf.rent_per_m2,
            (SELECT mr.rent_per_m2 FROM leasemgr.market_rent mr
              WHERE mr.park_id OPERATOR(pg_catalog.=) st.park_id AND mr.kind OPERATOR(pg_catalog.=) st.kind
                AND mr.valid_from OPERATOR(pg_catalog.<=) unit_status_as_of.as_of
@@ -620,14 +658,15 @@ BEGIN ATOMIC
       LEFT JOIN leasemgr.contract k ON k.id OPERATOR(pg_catalog.=) COALESCE(st.holder,
              CASE WHEN st.status OPERATOR(pg_catalog.=) 'moving_out' THEN st.ender END, st.reserver)
       LEFT JOIN leasemgr.tenant t ON t.id OPERATOR(pg_catalog.=) COALESCE(k.tenant_id, st.hold_tenant)
-      LEFT JOIN LATERAL (SELECT x.rent_per_m2 FROM leasemgr.rent_in_force(st.holder, unit_status_as_of.as_of) x
-                          WHERE st.holder IS NOT NULL AND x.unit_id OPERATOR(pg_catalog.=) st.id) rf ON true
+      LEFT JOIN rents rf ON rf.holder OPERATOR(pg_catalog.=) st.holder AND rf.unit_id OPERATOR(pg_catalog.=) st.id
   ), judged AS (
     SELECT p.*,
            CASE WHEN p.vacant_since IS NOT NULL AND p.status OPERATOR(pg_catalog.=) ANY ('{vacant,reserved}'::text[])
-                THEN (unit_status_as_of.as_of OPERATOR(pg_catalog.-) p.vacant_since OPERATOR(pg_catalog.+) 1) END AS days_vacant,
+                THEN ((unit_status_as_of.as_of OPERATOR(pg_catalog.-) p.vacant_since) OPERATOR(pg_catalog.+) 1) END AS days_vacant,
+           CASE WHEN p.status OPERATOR(pg_catalog.=) 'moving_out'
+                THEN (unit_status_as_of.as_of OPERATOR(pg_catalog.-) p.ended_on) END AS days_ended,
            CASE WHEN p.rent_per_m2 IS NOT NULL AND p.market IS NOT NULL
-                THEN pg_catalog.round((p.market OPERATOR(pg_catalog.-) p.rent_per_m2) OPERATOR(pg_catalog.*) 100
+                THEN pg_catalog.round(((p.market OPERATOR(pg_catalog.-) p.rent_per_m2) OPERATOR(pg_catalog.*) 100)
                                       OPERATOR(pg_catalog./) p.market, 1) END AS below_pct
       FROM priced p
   )
@@ -639,9 +678,11 @@ BEGIN ATOMIC
          j.days_vacant, j.rent_per_m2, j.market, j.below_pct,
          CASE WHEN j.status OPERATOR(pg_catalog.=) 'vacant'
                    AND (j.days_vacant IS NULL OR j.days_vacant OPERATOR(pg_catalog.>) j.red_days) THEN 'red'
+              WHEN j.status OPERATOR(pg_catalog.=) 'moving_out' AND j.days_ended OPERATOR(pg_catalog.>) j.moving_out_red_days THEN 'red'
               WHEN j.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])
                    AND j.below_pct OPERATOR(pg_catalog.>) j.red_pct THEN 'red'
               WHEN j.status OPERATOR(pg_catalog.=) ANY ('{expiring,moving_out,vacant}'::text[]) THEN 'yellow'
+              WHEN j.status OPERATOR(pg_catalog.=) 'leased' AND j.rent_per_m2 IS NULL THEN 'yellow'
               ELSE 'green' END,
          CASE WHEN j.status OPERATOR(pg_catalog.=) 'vacant' AND j.days_vacant IS NULL
                 THEN pg_catalog.format('never leased (red: vacant over %s days)', j.red_days)
@@ -649,31 +690,42 @@ BEGIN ATOMIC
                 THEN pg_catalog.format('vacant %s days since %s (red: over %s days)', j.days_vacant, j.vacant_since, j.red_days)
               WHEN j.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])
                    AND j.below_pct OPERATOR(pg_catalog.>) j.red_pct
-                THEN pg_catalog.format('rent %s/m² is %s%% below the market %s/m² (red over %s%%)',
+                THEN pg_catalog.format('rent %s/m² is %s%% below the market %s/m² (red over %s%%)%s',
                                        pg_catalog.round(j.rent_per_m2, 2), j.below_pct, pg_catalog.round(j.market, 2),
-                                       pg_catalog.trim_scale(j.red_pct))
+                                       pg_catalog.trim_scale(j.red_pct),
+                                       CASE WHEN j.status OPERATOR(pg_catalog.=) 'expiring'
+                                            THEN pg_catalog.format('; lease ends on %s', j.held_to) ELSE '' END)
+              WHEN j.status OPERATOR(pg_catalog.=) 'expiring' AND NOT j.whole
+                THEN pg_catalog.format('handed back after %s, in %s days (yellow within %s days)', j.held_to,
+                                       j.held_to OPERATOR(pg_catalog.-) unit_status_as_of.as_of, j.expiring_days)
               WHEN j.status OPERATOR(pg_catalog.=) 'expiring'
                 THEN pg_catalog.format('lease ends on %s, in %s days, not renewed (yellow within %s days)', j.held_to,
                                        j.held_to OPERATOR(pg_catalog.-) unit_status_as_of.as_of, j.expiring_days)
               WHEN j.status OPERATOR(pg_catalog.=) 'moving_out'
-                THEN pg_catalog.format('lease ended on %s, move-out not closed', j.ended_on)
+                THEN pg_catalog.format('lease ended on %s, %s days ago, move-out not closed (red: over %s days)',
+                                       j.ended_on, j.days_ended, j.moving_out_red_days)
               WHEN j.status OPERATOR(pg_catalog.=) 'reserved' AND j.reserver IS NOT NULL
+                   AND j.reserved_from OPERATOR(pg_catalog.>) unit_status_as_of.as_of
                 THEN pg_catalog.format('taken from %s', j.reserved_from)
+              WHEN j.status OPERATOR(pg_catalog.=) 'reserved' AND j.reserver IS NOT NULL
+                THEN pg_catalog.format('taken from %s by a lease not activated yet', j.reserved_from)
               WHEN j.status OPERATOR(pg_catalog.=) 'reserved'
                 THEN pg_catalog.format('held until %s by %s%s', j.hold_until, j.hold_by,
                                        COALESCE(' for ' OPERATOR(pg_catalog.||) j.tenant_name, ''))
+              WHEN j.rent_per_m2 IS NULL
+                THEN pg_catalog.format('leased to %s; the rent of the day is not known (a CPI index not loaded, or no rent charge)', j.held_to)
               ELSE pg_catalog.format('leased to %s', j.held_to) END,
          j.footprint
     FROM judged j
    ORDER BY j.park_id, j.building_code, j.floor, j.code;
 END;
-COMMENT ON FUNCTION leasemgr.unit_status_as_of(date) IS
-  'Every unit the reader sees, as of a day: status (leased, expiring, moving_out, reserved, vacant), the lease holding or taking it, vacancy, rent per m² against the park''s market level for the kind, and a colour (red: vacant over 30 days or rent over 15% below market; yellow: expiring within 90 days, moving out, or vacant 30 days or fewer; green: leased and healthy, or taken from a later day) with the reason in words; thresholds from leasemgr.occupancy_policy. The footprint is a column, for GIS tools. docs/spatial.md.';
+COMMENT ON FUNCTION leasemgr.unit_status_as_of(date, bigint, bigint, integer) IS
+  'Every unit the reader sees (of one park, building or floor when given), as of a day: status (leased, expiring, moving_out, reserved, vacant), the lease holding or taking it, vacancy, rent per m² against the park''s market level for the kind, and a colour (red: vacant over 30 days or rent over 15% below market; yellow: expiring within 90 days, moving out, or vacant 30 days or fewer; green: leased and healthy, or taken from a later day) with the reason in words; thresholds from leasemgr.occupancy_policy. The footprint is a column, for GIS tools. docs/spatial.md.';
 
 CREATE VIEW leasemgr.unit_status WITH (security_invoker = true) AS
 SELECT * FROM leasemgr.unit_status_as_of(leasemgr.business_date());
 COMMENT ON VIEW leasemgr.unit_status IS
-  'Every unit the reader sees, today (leasemgr.business_date()): status, lease, vacancy, rent against market, colour and why, and the footprint in floor-plan metres, so QGIS or ogr2ogr read it as a layer. leasemgr.unit_status_as_of(date) gives any other day. docs/spatial.md.';
+  'Every unit the reader sees, today (leasemgr.business_date()): status, lease, vacancy, rent against market, colour and why, and the footprint in floor-plan metres, so QGIS or ogr2ogr read it as a layer. leasemgr.unit_status_as_of(date, park, building, on_floor) gives any other day, and one park, building or floor at the cost of its own units. docs/spatial.md.';
 COMMENT ON COLUMN leasemgr.unit_status.unit_id IS 'Unit identifier.';
 COMMENT ON COLUMN leasemgr.unit_status.unit_code IS 'Unit code, e.g. A-0301.';
 COMMENT ON COLUMN leasemgr.unit_status.park_id IS 'Park identifier.';
@@ -682,7 +734,7 @@ COMMENT ON COLUMN leasemgr.unit_status.building_code IS 'Building code.';
 COMMENT ON COLUMN leasemgr.unit_status.floor IS 'Floor number; negative for basements.';
 COMMENT ON COLUMN leasemgr.unit_status.kind IS 'office, apartment, shop, warehouse, workshop, parking, ad_space or workstation.';
 COMMENT ON COLUMN leasemgr.unit_status.area_m2 IS 'Gross floor area of the unit, m².';
-COMMENT ON COLUMN leasemgr.unit_status.status IS 'leased (a lease in force holds it), expiring (that lease ends within the expiring days and is not renewed), moving_out (the lease ended and its move-out is not closed), reserved (a lease takes it from a later day, or a short hold of leasemgr.reserve_units runs that day), vacant.';
+COMMENT ON COLUMN leasemgr.unit_status.status IS 'leased (a lease in force holds it), expiring (that lease ends, or the unit is handed back, within the expiring days, and no other lease follows), moving_out (the last lease ended and is not closed), reserved (a lease not activated yet holds it from that day or a later one, or a short hold of leasemgr.reserve_units runs that day), vacant.';
 COMMENT ON COLUMN leasemgr.unit_status.contract_id IS 'The lease holding it, moving out of it, or taking it later; NULL when vacant.';
 COMMENT ON COLUMN leasemgr.unit_status.contract_code IS 'That lease''s contract number.';
 COMMENT ON COLUMN leasemgr.unit_status.tenant_id IS 'Its tenant.';
@@ -699,35 +751,35 @@ COMMENT ON COLUMN leasemgr.unit_status.footprint IS 'The unit on its floor plan:
 
 -- ---- occupancy -------------------------------------------------------------------------------
 
-CREATE FUNCTION leasemgr.occupancy_as_of(as_of date)
+CREATE FUNCTION leasemgr.occupancy_as_of(as_of date, park bigint DEFAULT NULL)
   RETURNS TABLE (park_id bigint, building_id bigint, building_code text, floor integer, kind text, units integer,
                  area_m2 numeric, leased_area_m2 numeric, occupancy_rate numeric, vacant_area_m2 numeric,
                  avg_rent_per_m2 numeric, walt_years numeric)
-  LANGUAGE sql STABLE STRICT
+  LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT s.park_id, s.building_id, s.building_code, s.floor, s.kind, pg_catalog.count(*)::integer,
          pg_catalog.sum(s.area_m2),
-         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring,moving_out}'::text[])), 0),
-         pg_catalog.round(COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring,moving_out}'::text[])), 0)
+         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])), 0),
+         pg_catalog.round(COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])), 0)
                           OPERATOR(pg_catalog./) pg_catalog.sum(s.area_m2), 4),
-         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{vacant,reserved}'::text[])), 0),
+         COALESCE(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.<>) ALL ('{leased,expiring}'::text[])), 0),
          pg_catalog.round(pg_catalog.sum(s.rent_per_m2 OPERATOR(pg_catalog.*) s.area_m2) FILTER (WHERE s.rent_per_m2 IS NOT NULL)
                           OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(s.area_m2) FILTER (WHERE s.rent_per_m2 IS NOT NULL), 0), 4),
          pg_catalog.round(pg_catalog.sum(s.area_m2 OPERATOR(pg_catalog.*) (s.lease_end OPERATOR(pg_catalog.-) occupancy_as_of.as_of OPERATOR(pg_catalog.+) 1))
                             FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[]))
                           OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(s.area_m2) FILTER (WHERE s.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])), 0)
                           OPERATOR(pg_catalog./) 365, 2)
-    FROM leasemgr.unit_status_as_of(occupancy_as_of.as_of) s
+    FROM leasemgr.unit_status_as_of(occupancy_as_of.as_of, occupancy_as_of.park) s
    GROUP BY s.park_id, s.building_id, s.building_code, s.floor, s.kind
    ORDER BY s.park_id, s.building_code, s.floor, s.kind;
 END;
-COMMENT ON FUNCTION leasemgr.occupancy_as_of(date) IS
-  'Occupancy as of a day, per park, building, floor and kind of unit: units, area, leased area (leased, expiring or moving out), occupancy rate, vacant area (vacant or reserved), average rent per m² (weighted by area) and the weighted average lease term remaining (WALT, years of 365 days, weighted by leased area). docs/spatial.md.';
+COMMENT ON FUNCTION leasemgr.occupancy_as_of(date, bigint) IS
+  'Occupancy as of a day (of one park when given), per park, building, floor and kind of unit: units, area, leased area (leased or expiring: a lease in force), occupancy rate, vacant area (the rest: vacant, reserved, or still moving out), average rent per m² (weighted by area) and the weighted average lease term remaining (WALT, years of 365 days, weighted by leased area). docs/spatial.md.';
 
 CREATE VIEW leasemgr.occupancy WITH (security_invoker = true) AS
 SELECT * FROM leasemgr.occupancy_as_of(leasemgr.business_date());
 COMMENT ON VIEW leasemgr.occupancy IS
-  'Occupancy today per park, building, floor and kind: units, area, leased and vacant area, occupancy rate, average rent per m² and WALT. leasemgr.occupancy_as_of(date) gives any other day.';
+  'Occupancy today per park, building, floor and kind: units, area, leased and vacant area, occupancy rate, average rent per m² and WALT. leasemgr.occupancy_as_of(date, park) gives any other day.';
 COMMENT ON COLUMN leasemgr.occupancy.park_id IS 'Park identifier.';
 COMMENT ON COLUMN leasemgr.occupancy.building_id IS 'Building identifier.';
 COMMENT ON COLUMN leasemgr.occupancy.building_code IS 'Building code.';
@@ -735,9 +787,9 @@ COMMENT ON COLUMN leasemgr.occupancy.floor IS 'Floor number.';
 COMMENT ON COLUMN leasemgr.occupancy.kind IS 'Kind of unit.';
 COMMENT ON COLUMN leasemgr.occupancy.units IS 'Number of units.';
 COMMENT ON COLUMN leasemgr.occupancy.area_m2 IS 'Their gross floor area, m².';
-COMMENT ON COLUMN leasemgr.occupancy.leased_area_m2 IS 'Area of the units leased, expiring or moving out, m².';
+COMMENT ON COLUMN leasemgr.occupancy.leased_area_m2 IS 'Area of the units a lease in force holds (leased or expiring), m².';
 COMMENT ON COLUMN leasemgr.occupancy.occupancy_rate IS 'Leased area / area, 4 decimals (0.8500 = 85%).';
-COMMENT ON COLUMN leasemgr.occupancy.vacant_area_m2 IS 'Area of the units vacant or reserved for a later lease, m².';
+COMMENT ON COLUMN leasemgr.occupancy.vacant_area_m2 IS 'Area of the other units (vacant, reserved, or a lease ended and still moving out), m².';
 COMMENT ON COLUMN leasemgr.occupancy.avg_rent_per_m2 IS 'Average contractual rent per m² and month of the leased units, weighted by area, CNY, 4 decimals.';
 COMMENT ON COLUMN leasemgr.occupancy.walt_years IS 'Weighted average lease term remaining (WALT): the days left of each lease in force, counting today, weighted by its area, in years of 365 days, 2 decimals.';
 
@@ -749,15 +801,16 @@ CREATE FUNCTION leasemgr.xml_text(value text) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
   SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-           pg_catalog.regexp_replace(value, '[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]', '', 'g'),
+           pg_catalog.regexp_replace(value, '[\x01-\x08\x0B\x0C\x0E-\x1F\x7F\uFFFE\uFFFF]', '', 'g'),
            '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&apos;');
 END;
 COMMENT ON FUNCTION leasemgr.xml_text(text) IS
   'Text safe inside an XML element or attribute: & < > " '' escaped, the control characters XML 1.0 forbids removed.';
 
 -- The SVG document of a floor (see floor_plan_svg). Coordinates are floor-plan metres; ST_AsSVG
--- writes y down, as SVG wants, so the drawing is not mirrored. The arithmetic is written with
--- plain operators: a SQL-standard body binds them when the extension is installed.
+-- writes y down, as SVG wants, so the drawing is not mirrored. Every operator is pg_catalog's,
+-- named: a SQL-standard body binds what the install's search_path finds, and an operator
+-- planted in PostGIS's schema must not be it.
 CREATE FUNCTION leasemgr.floor_plan_svg_document(building_id bigint, floor integer, as_of date) RETURNS text
   LANGUAGE sql STABLE STRICT
 BEGIN ATOMIC
@@ -765,107 +818,89 @@ BEGIN ATOMIC
     SELECT fp.outline, fp.name, b.code AS building_code, b.name AS building_name, p.code AS park_code,
            ST_XMin(fp.outline) AS x0, ST_YMin(fp.outline) AS y0, ST_XMax(fp.outline) AS x1, ST_YMax(fp.outline) AS y1
       FROM leasemgr.floor_plan fp
-      JOIN leasemgr.building b ON b.id = fp.building_id
-      JOIN leasemgr.park p ON p.id = b.park_id
-     WHERE fp.building_id = floor_plan_svg_document.building_id
-       AND fp.floor = floor_plan_svg_document.floor
+      JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) fp.building_id
+      JOIN leasemgr.park p ON p.id OPERATOR(pg_catalog.=) b.park_id
+     WHERE fp.building_id OPERATOR(pg_catalog.=) floor_plan_svg_document.building_id
+       AND fp.floor OPERATOR(pg_catalog.=) floor_plan_svg_document.floor
   ), u AS (
     SELECT s.*
-      FROM leasemgr.unit_status_as_of(floor_plan_svg_document.as_of) s
-     WHERE s.building_id = floor_plan_svg_document.building_id
-       AND s.floor = floor_plan_svg_document.floor
+      FROM leasemgr.unit_status_as_of(floor_plan_svg_document.as_of, NULL, floor_plan_svg_document.building_id,
+                                      floor_plan_svg_document.floor) s
   ), g AS (
-    -- the drawing: margins of 2 m, a legend band below the floor, 12 px per metre up to 1,600 px
-    SELECT f.*, GREATEST(f.x1 - f.x0, 20) AS w, f.y1 - f.y0 AS h,
-           LEAST(12, 1600 / GREATEST(f.x1 - f.x0, f.y1 - f.y0, 1)) AS px,
-           GREATEST(f.x1 - f.x0, 20) / 40 AS em
+    -- the drawing: margins of 2 m, a legend band below the floor; text sized on the larger side
+    SELECT f.*, GREATEST((f.x1 OPERATOR(pg_catalog.-) f.x0), 20::float8) AS w, (f.y1 OPERATOR(pg_catalog.-) f.y0) AS h,
+           LEAST(12::float8, (1600::float8 OPERATOR(pg_catalog./) GREATEST((f.x1 OPERATOR(pg_catalog.-) f.x0), (f.y1 OPERATOR(pg_catalog.-) f.y0), 1::float8))) AS px,
+           (GREATEST((f.x1 OPERATOR(pg_catalog.-) f.x0), (f.y1 OPERATOR(pg_catalog.-) f.y0), 20::float8) OPERATOR(pg_catalog./) 40) AS em
       FROM f
   ), totals AS (
     SELECT pg_catalog.count(*) AS units, COALESCE(pg_catalog.sum(u.area_m2), 0) AS area,
-           COALESCE(pg_catalog.sum(u.area_m2) FILTER (WHERE u.status = ANY ('{leased,expiring,moving_out}'::text[])), 0) AS leased,
-           pg_catalog.count(*) FILTER (WHERE u.colour = 'red') AS red,
-           pg_catalog.count(*) FILTER (WHERE u.colour = 'yellow') AS yellow,
-           pg_catalog.count(*) FILTER (WHERE u.colour = 'green') AS green,
+           COALESCE(pg_catalog.sum(u.area_m2) FILTER (WHERE u.status OPERATOR(pg_catalog.=) ANY ('{leased,expiring}'::text[])), 0) AS leased,
+           pg_catalog.count(*) FILTER (WHERE u.colour OPERATOR(pg_catalog.=) 'red') AS red,
+           pg_catalog.count(*) FILTER (WHERE u.colour OPERATOR(pg_catalog.=) 'yellow') AS yellow,
+           pg_catalog.count(*) FILTER (WHERE u.colour OPERATOR(pg_catalog.=) 'green') AS green,
            pg_catalog.string_agg(u.unit_code, ', ' ORDER BY u.unit_code) FILTER (WHERE u.footprint IS NULL) AS undrawn
       FROM u
-  )
-  SELECT '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
-      || pg_catalog.format(
-           '<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="%s %s %s %s" font-family="sans-serif">',
-           pg_catalog.round(((g.w + 4) * g.px)::numeric),
-           pg_catalog.round(((g.h + 4 + 9 * g.em) * g.px)::numeric),
-           pg_catalog.round((g.x0 - 2)::numeric, 3),
-           pg_catalog.round((- g.y1 - 2 - 3 * g.em)::numeric, 3),
-           pg_catalog.round((g.w + 4)::numeric, 3),
-           pg_catalog.round((g.h + 4 + 9 * g.em)::numeric, 3))
-      || E'\n'
-      || pg_catalog.format('<title>%s</title>', leasemgr.xml_text(pg_catalog.format(
-           '%s %s floor %s%s as of %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_name, floor_plan_svg_document.floor,
-           COALESCE(' (' || g.name || ')', ''), floor_plan_svg_document.as_of,
-           COALESCE(pg_catalog.round(t.leased * 100 / NULLIF(t.area, 0), 1), 0),
-           pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area))))
-      || E'\n'
-      || pg_catalog.format('<text class="title" x="%s" y="%s" font-size="%s">%s</text>',
-           pg_catalog.round(g.x0::numeric, 3), pg_catalog.round((- g.y1 - 1.5 * g.em)::numeric, 3),
-           pg_catalog.round((0.9 * g.em)::numeric, 3),
-           leasemgr.xml_text(pg_catalog.format('%s %s floor %s%s, %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_code,
-             floor_plan_svg_document.floor, COALESCE(' (' || g.name || ')', ''),
+  ), words AS (
+    SELECT pg_catalog.format('%s %s floor %s%s as of %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_name,
+             floor_plan_svg_document.floor, COALESCE(' (' OPERATOR(pg_catalog.||) g.name OPERATOR(pg_catalog.||) ')', ''),
              floor_plan_svg_document.as_of,
-             COALESCE(pg_catalog.round(t.leased * 100 / NULLIF(t.area, 0), 1), 0),
-             pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area))))
-      || E'\n'
-      || pg_catalog.format('<path class="floor" d="%s" fill="#f4f4f4" stroke="#222" stroke-width="%s"/>',
-           ST_AsSVG(g.outline, 0, 3), pg_catalog.round((0.08 * g.em)::numeric, 3))
-      || E'\n'
-      || COALESCE((
-           SELECT pg_catalog.string_agg(pg_catalog.format(
-                    '<g class="unit" id="unit-%s"><title>%s</title><path class="unit %s" d="%s" fill="%s" fill-opacity="0.75" stroke="#333" stroke-width="%s"/>'
+             COALESCE(pg_catalog.round((t.leased OPERATOR(pg_catalog.*) 100) OPERATOR(pg_catalog./) NULLIF(t.area, 0), 1), 0),
+             pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area)) AS title,
+           pg_catalog.format('%s %s floor %s%s, %s: %s%% occupied (%s of %s m²)', g.park_code, g.building_code,
+             floor_plan_svg_document.floor, COALESCE(' (' OPERATOR(pg_catalog.||) g.name OPERATOR(pg_catalog.||) ')', ''),
+             floor_plan_svg_document.as_of,
+             COALESCE(pg_catalog.round((t.leased OPERATOR(pg_catalog.*) 100) OPERATOR(pg_catalog./) NULLIF(t.area, 0), 1), 0),
+             pg_catalog.trim_scale(t.leased), pg_catalog.trim_scale(t.area)) AS heading
+      FROM g CROSS JOIN totals t
+  )
+  SELECT pg_catalog.concat_ws(E'\n',
+           '<?xml version="1.0" encoding="UTF-8"?>',
+           pg_catalog.format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="%s %s %s %s" font-family="sans-serif">',
+             pg_catalog.round((((g.w OPERATOR(pg_catalog.+) 4) OPERATOR(pg_catalog.*) g.px))::numeric, 0), pg_catalog.round(((((g.h OPERATOR(pg_catalog.+) 4) OPERATOR(pg_catalog.+) (9 OPERATOR(pg_catalog.*) g.em)) OPERATOR(pg_catalog.*) g.px))::numeric, 0),
+             pg_catalog.round(((g.x0 OPERATOR(pg_catalog.-) 2))::numeric, 3), pg_catalog.round(((((OPERATOR(pg_catalog.-) g.y1) OPERATOR(pg_catalog.-) 2) OPERATOR(pg_catalog.-) (3 OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round(((g.w OPERATOR(pg_catalog.+) 4))::numeric, 3), pg_catalog.round((((g.h OPERATOR(pg_catalog.+) 4) OPERATOR(pg_catalog.+) (9 OPERATOR(pg_catalog.*) g.em)))::numeric, 3)),
+           pg_catalog.format('<title>%s</title>', leasemgr.xml_text(wd.title)),
+           pg_catalog.format('<text class="title" x="%s" y="%s" font-size="%s">%s</text>',
+             pg_catalog.round((g.x0)::numeric, 3), pg_catalog.round((((OPERATOR(pg_catalog.-) g.y1) OPERATOR(pg_catalog.-) (1.5 OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round(((0.9 OPERATOR(pg_catalog.*) g.em))::numeric, 3), leasemgr.xml_text(wd.heading)),
+           pg_catalog.format('<path class="floor" d="%s" fill="#f4f4f4" fill-rule="evenodd" stroke="#222" stroke-width="%s"/>',
+             ST_AsSVG(g.outline, 0, 3), pg_catalog.round(((0.08 OPERATOR(pg_catalog.*) g.em))::numeric, 3)),
+           (SELECT pg_catalog.string_agg(pg_catalog.format(
+                    '<g class="unit" id="unit-%s"><title>%s</title><path class="unit %s" d="%s" fill="%s" fill-opacity="0.75" fill-rule="evenodd" stroke="#333" stroke-width="%s"/>'
                     '<text x="%s" y="%s" font-size="%s" text-anchor="middle"><tspan x="%s">%s</tspan><tspan x="%s" dy="1.3em" font-size="%s">%s</tspan></text></g>',
                     u.unit_id,
                     leasemgr.xml_text(pg_catalog.format('%s: %s, %s m², %s', u.unit_code, u.status, u.area_m2, u.reason)),
                     u.colour, ST_AsSVG(u.footprint, 0, 3),
                     CASE u.colour WHEN 'red' THEN '#e34a33' WHEN 'yellow' THEN '#fdcc5c' ELSE '#74c476' END,
-                    pg_catalog.round((0.05 * g.em)::numeric, 3),
-                    pg_catalog.round(ST_X(c.pt)::numeric, 3), pg_catalog.round((- ST_Y(c.pt))::numeric, 3),
-                    pg_catalog.round(c.size::numeric, 3),
-                    pg_catalog.round(ST_X(c.pt)::numeric, 3), leasemgr.xml_text(u.unit_code),
-                    pg_catalog.round(ST_X(c.pt)::numeric, 3),
+                    pg_catalog.round(((0.05 OPERATOR(pg_catalog.*) g.em))::numeric, 3),
+                    pg_catalog.round((ST_X(c.pt))::numeric, 3), pg_catalog.round(((OPERATOR(pg_catalog.-) ST_Y(c.pt)))::numeric, 3), pg_catalog.round((c.size)::numeric, 3),
+                    pg_catalog.round((ST_X(c.pt))::numeric, 3), leasemgr.xml_text(u.unit_code),
+                    pg_catalog.round((ST_X(c.pt))::numeric, 3),
                     -- the second line shrinks to the unit's width (a CJK character is about 1 em wide)
-                    pg_catalog.round(LEAST(0.8 * c.size,
-                                           0.9 * (ST_XMax(u.footprint) - ST_XMin(u.footprint))
-                                             / GREATEST(pg_catalog.char_length(c.label), 1))::numeric, 3),
+                    pg_catalog.round((LEAST((0.8 OPERATOR(pg_catalog.*) c.size), ((0.9 OPERATOR(pg_catalog.*) (ST_XMax(u.footprint) OPERATOR(pg_catalog.-) ST_XMin(u.footprint))) OPERATOR(pg_catalog./) GREATEST(pg_catalog.char_length(c.label), 1))))::numeric, 3),
                     leasemgr.xml_text(c.label)),
                   E'\n' ORDER BY u.unit_code)
              FROM u
              CROSS JOIN LATERAL (SELECT ST_PointOnSurface(u.footprint) AS pt,
-                                        LEAST(0.9 * g.em,
-                                              pg_catalog.sqrt(ST_Area(u.footprint)) / 7) AS size,
-                                        CASE WHEN u.status = 'vacant'
-                                             THEN COALESCE('vacant ' || u.days_vacant || ' days', 'never leased')
+                                        LEAST((0.9 OPERATOR(pg_catalog.*) g.em), (pg_catalog.sqrt(ST_Area(u.footprint)) OPERATOR(pg_catalog./) 7)) AS size,
+                                        CASE WHEN u.status OPERATOR(pg_catalog.=) 'vacant'
+                                             THEN COALESCE('vacant ' OPERATOR(pg_catalog.||) u.days_vacant OPERATOR(pg_catalog.||) ' days', 'never leased')
                                              ELSE COALESCE(u.tenant_name, u.status) END AS label) c
-            WHERE u.footprint IS NOT NULL), '')
-      || E'\n'
-      -- the legend, below the floor
-      || (SELECT pg_catalog.string_agg(pg_catalog.format(
+            WHERE u.footprint IS NOT NULL),
+           -- the legend, below the floor
+           (SELECT pg_catalog.string_agg(pg_catalog.format(
                '<g class="legend"><rect x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#333" stroke-width="%s"/>'
                '<text x="%s" y="%s" font-size="%s">%s</text></g>',
-               pg_catalog.round(g.x0::numeric, 3),
-               pg_catalog.round((- g.y0 + (1 + 1.6 * l.n) * g.em)::numeric, 3),
-               pg_catalog.round(g.em::numeric, 3), pg_catalog.round(g.em::numeric, 3), l.fill,
-               pg_catalog.round((0.05 * g.em)::numeric, 3),
-               pg_catalog.round((g.x0 + 1.5 * g.em)::numeric, 3),
-               pg_catalog.round((- g.y0 + (1.85 + 1.6 * l.n) * g.em)::numeric, 3),
-               pg_catalog.round((0.9 * g.em)::numeric, 3), leasemgr.xml_text(l.label)), E'\n' ORDER BY l.n)
-             FROM (VALUES (0, '#e34a33', pg_catalog.format('red: vacant too long, or rent well below market (%s)', t.red)),
-                          (1, '#fdcc5c', pg_catalog.format('yellow: lease ending soon, moving out, or recently vacant (%s)', t.yellow)),
-                          (2, '#74c476', pg_catalog.format('green: leased and healthy, or taken from a later day (%s)', t.green))) l(n, fill, label))
-      || COALESCE(E'\n' || pg_catalog.format('<text class="note" x="%s" y="%s" font-size="%s">%s</text>',
-               pg_catalog.round(g.x0::numeric, 3),
-               pg_catalog.round((- g.y0 + 6.3 * g.em)::numeric, 3),
-               pg_catalog.round((0.8 * g.em)::numeric, 3),
-               leasemgr.xml_text('not drawn on the plan: ' || t.undrawn)), '')
-      || E'\n</svg>\n'
-    FROM g CROSS JOIN totals t;
+               pg_catalog.round((g.x0)::numeric, 3), pg_catalog.round((((OPERATOR(pg_catalog.-) g.y0) OPERATOR(pg_catalog.+) ((1 OPERATOR(pg_catalog.+) (1.6 OPERATOR(pg_catalog.*) l.n)) OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round((g.em)::numeric, 3), pg_catalog.round((g.em)::numeric, 3), l.fill, pg_catalog.round(((0.05 OPERATOR(pg_catalog.*) g.em))::numeric, 3),
+               pg_catalog.round(((g.x0 OPERATOR(pg_catalog.+) (1.5 OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round((((OPERATOR(pg_catalog.-) g.y0) OPERATOR(pg_catalog.+) ((1.85 OPERATOR(pg_catalog.+) (1.6 OPERATOR(pg_catalog.*) l.n)) OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round(((0.9 OPERATOR(pg_catalog.*) g.em))::numeric, 3),
+               leasemgr.xml_text(l.label)), E'\n' ORDER BY l.n)
+             FROM (VALUES (0, '#e34a33', pg_catalog.format('red: vacant too long, rent well below market, or a move-out overdue (%s)', t.red)),
+                          (1, '#fdcc5c', pg_catalog.format('yellow: lease ending soon, moving out, recently vacant, or rent unknown (%s)', t.yellow)),
+                          (2, '#74c476', pg_catalog.format('green: leased and healthy, or reserved (%s)', t.green))) l(n, fill, label)),
+           CASE WHEN t.undrawn IS NOT NULL
+                THEN pg_catalog.format('<text class="note" x="%s" y="%s" font-size="%s">%s</text>',
+                       pg_catalog.round((g.x0)::numeric, 3), pg_catalog.round((((OPERATOR(pg_catalog.-) g.y0) OPERATOR(pg_catalog.+) (6.3 OPERATOR(pg_catalog.*) g.em)))::numeric, 3), pg_catalog.round(((0.8 OPERATOR(pg_catalog.*) g.em))::numeric, 3),
+                       leasemgr.xml_text('not drawn on the plan: ' OPERATOR(pg_catalog.||) t.undrawn)) END,
+           '</svg>') OPERATOR(pg_catalog.||) E'\n'
+    FROM g CROSS JOIN totals t CROSS JOIN words wd;
 END;
 COMMENT ON FUNCTION leasemgr.floor_plan_svg_document(bigint, integer, date) IS
   'Internal: the body of leasemgr.floor_plan_svg, NULL for a floor without a plan.';
@@ -906,34 +941,34 @@ COMMENT ON FUNCTION leasemgr.floor_plan_svg(bigint, integer, date) IS
   'A floor of a building as a complete SVG document, as of a day (today by default): the floor''s outline, every unit drawn to scale in its colour (leasemgr.unit_status) with its code and tenant (or "vacant N days"), a tooltip with the reason, a legend with the counts, and a title with the occupancy rate. Opens in a browser as is. docs/spatial.md.';
 
 -- The park's units as GeoJSON (RFC 7946): each footprint moved from floor-plan metres onto its
--- building's footprint on the map (the building's floor plans, all floors together, scaled to
--- the footprint's bounding box), with the status of the day as properties.
+-- building's footprint on the map (the building's floor plans, all floors together, centred on
+-- it at true size), with the status of the day as properties.
 CREATE FUNCTION leasemgr.occupancy_geojson(park_id bigint, as_of date DEFAULT leasemgr.business_date()) RETURNS jsonb
   LANGUAGE sql STABLE STRICT
 BEGIN ATOMIC
   WITH frame AS (
     SELECT fp.building_id, ST_Extent(fp.outline)::geometry AS plan, b.footprint AS map
-      FROM leasemgr.floor_plan fp JOIN leasemgr.building b ON b.id = fp.building_id
-     WHERE fp.park_id = occupancy_geojson.park_id
+      FROM leasemgr.floor_plan fp JOIN leasemgr.building b ON b.id OPERATOR(pg_catalog.=) fp.building_id
+     WHERE fp.park_id OPERATOR(pg_catalog.=) occupancy_geojson.park_id
      GROUP BY fp.building_id, b.footprint
   ), k AS (
+    -- metres to degrees at the building's latitude (a metre of longitude shrinks with its
+    -- cosine), the plan's centre on the footprint's centre: units keep their true size
     SELECT f.building_id,
-           ST_XMin(f.plan) AS px0, ST_YMin(f.plan) AS py0,
-           (ST_XMax(f.map) - ST_XMin(f.map)) /
-             NULLIF(ST_XMax(f.plan) - ST_XMin(f.plan), 0) AS sx,
-           (ST_YMax(f.map) - ST_YMin(f.map)) /
-             NULLIF(ST_YMax(f.plan) - ST_YMin(f.plan), 0) AS sy,
-           ST_XMin(f.map) AS mx0, ST_YMin(f.map) AS my0
+           ((ST_XMin(f.plan) OPERATOR(pg_catalog.+) ST_XMax(f.plan)) OPERATOR(pg_catalog./) 2) AS pcx, ((ST_YMin(f.plan) OPERATOR(pg_catalog.+) ST_YMax(f.plan)) OPERATOR(pg_catalog./) 2) AS pcy,
+           ((ST_XMin(f.map) OPERATOR(pg_catalog.+) ST_XMax(f.map)) OPERATOR(pg_catalog./) 2) AS mcx, ((ST_YMin(f.map) OPERATOR(pg_catalog.+) ST_YMax(f.map)) OPERATOR(pg_catalog./) 2) AS mcy,
+           (1 OPERATOR(pg_catalog./) (111320::float8 OPERATOR(pg_catalog.*) pg_catalog.cos(pg_catalog.radians(((ST_YMin(f.map) OPERATOR(pg_catalog.+) ST_YMax(f.map)) OPERATOR(pg_catalog./) 2))))) AS kx,
+           (1 OPERATOR(pg_catalog./) 110574::float8) AS ky
       FROM frame f WHERE f.map IS NOT NULL
   )
   SELECT pg_catalog.jsonb_build_object('type', 'FeatureCollection',
            'features', COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
               'type', 'Feature',
               'id', s.unit_id,
-              'geometry', CASE WHEN s.footprint IS NULL OR k.sx IS NULL OR k.sy IS NULL THEN 'null'::jsonb
-                               ELSE ST_AsGeoJSON(ST_ForcePolygonCCW(ST_SetSRID(ST_Affine(s.footprint, k.sx, 0, 0, k.sy,
-                                                                      k.mx0 - k.px0 * k.sx,
-                                                                      k.my0 - k.py0 * k.sy), 4326)), 7)::jsonb END,
+              'geometry', CASE WHEN s.footprint IS NULL OR k.kx IS NULL THEN 'null'::jsonb
+                               ELSE ST_AsGeoJSON(ST_ForcePolygonCCW(ST_SetSRID(ST_Affine(s.footprint, k.kx, 0::float8, 0::float8, k.ky,
+                                                                      (k.mcx OPERATOR(pg_catalog.-) (k.pcx OPERATOR(pg_catalog.*) k.kx)),
+                                                                      (k.mcy OPERATOR(pg_catalog.-) (k.pcy OPERATOR(pg_catalog.*) k.ky))), 4326)), 7)::jsonb END,
               'properties', pg_catalog.jsonb_build_object(
                  'unit_id', s.unit_id, 'unit_code', s.unit_code, 'building_code', s.building_code, 'floor', s.floor,
                  'kind', s.kind, 'area_m2', s.area_m2, 'status', s.status, 'colour', s.colour, 'reason', s.reason,
@@ -941,12 +976,11 @@ BEGIN ATOMIC
                  'vacant_since', s.vacant_since, 'days_vacant', s.days_vacant, 'rent_per_m2', s.rent_per_m2,
                  'market_rent_per_m2', s.market_rent_per_m2, 'below_market_pct', s.below_market_pct, 'as_of', occupancy_geojson.as_of))
               ORDER BY s.building_code, s.floor, s.unit_code), '[]'::jsonb))
-    FROM leasemgr.unit_status_as_of(occupancy_geojson.as_of) s
-    LEFT JOIN k ON k.building_id = s.building_id
-   WHERE s.park_id = occupancy_geojson.park_id;
+    FROM leasemgr.unit_status_as_of(occupancy_geojson.as_of, occupancy_geojson.park_id) s
+    LEFT JOIN k ON k.building_id OPERATOR(pg_catalog.=) s.building_id;
 END;
 COMMENT ON FUNCTION leasemgr.occupancy_geojson(bigint, date) IS
-  'The units of a park as a GeoJSON FeatureCollection (RFC 7946, WGS 84 longitude/latitude) for web maps, as of a day: each unit''s footprint placed on its building''s footprint (the floor plans scaled to its bounding box; every floor on the same place, so filter by the floor property), with status, colour, reason, tenant, lease end, vacancy and rent against market as properties. A unit not drawn, or in a building without a footprint or floor plan, has a null geometry.';
+  'The units of a park as a GeoJSON FeatureCollection (RFC 7946, WGS 84 longitude/latitude) for web maps, as of a day: each unit''s footprint at its true size, the building''s floor plans centred on its map footprint (every floor at the same place, so filter by the floor property), with status, colour, reason, tenant, lease end, vacancy and rent against market as properties. A unit not drawn, or in a building without a footprint or floor plan, has a null geometry.';
 
 -- ---- security, audit, dump -------------------------------------------------------------------
 
@@ -996,10 +1030,10 @@ GRANT EXECUTE ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_docum
   leasemgr.floor_plan_svg(bigint, integer, date), leasemgr.occupancy_geojson(bigint, date) TO leasemgr_reader;
 REVOKE ALL ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry), leasemgr.unit_footprint_check(),
   leasemgr.floor_plan_leaves_out(bigint, integer, geometry), leasemgr.floor_plan_is_polygon(geometry),
-  leasemgr.floor_plan_before_write(), leasemgr.unit_status_as_of(date), leasemgr.occupancy_as_of(date) FROM PUBLIC;
+  leasemgr.floor_plan_before_write(), leasemgr.unit_status_as_of(date, bigint, bigint, integer), leasemgr.occupancy_as_of(date, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.footprint_problem(text, bigint, integer, bigint, geometry),
   leasemgr.floor_plan_leaves_out(bigint, integer, geometry), leasemgr.floor_plan_is_polygon(geometry),
-  leasemgr.unit_status_as_of(date), leasemgr.occupancy_as_of(date) TO leasemgr_reader;
+  leasemgr.unit_status_as_of(date, bigint, bigint, integer), leasemgr.occupancy_as_of(date, bigint) TO leasemgr_reader;
 
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.floor_plan', '');
 SELECT pg_catalog.pg_extension_config_dump('leasemgr.occupancy_policy', '');

@@ -9,7 +9,7 @@ export PGDATABASE=lm_floor_plans
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION leasemgr CASCADE"
 q -f "$top/test/fixtures/sample_park.sql" >/dev/null
 floors=$(q -c "SELECT count(*) FROM leasemgr.floor_plan f JOIN leasemgr.park p ON p.id = f.park_id WHERE p.code = 'SZ-ZH'")
-plan 5
+plan 6
 
 "$top/test/tools/floor_plans.sh" "$tmp/plans" SZ-ZH 2026-06-15 >"$tmp/written"
 is "$(grep -c '\.svg$' "$tmp/written")" "$floors" "one SVG file per drawn floor of the park ($floors)"
@@ -40,6 +40,13 @@ units=$(q -c "SELECT count(*) FROM leasemgr.unit u JOIN leasemgr.park p ON p.id 
 features=$(printf '%s\n' "\\set gj \`cat '$tmp/plans/SZ-ZH.geojson'\`" \
              "SELECT jsonb_array_length(:'gj'::jsonb -> 'features') WHERE :'gj'::jsonb ->> 'type' = 'FeatureCollection';" | q)
 is "$features" "$units" "the park's GeoJSON has a feature per unit ($units)"
+
+# Footprints are written in READ COMMITTED: a REPEATABLE READ snapshot would not see another
+# session's unit drawn meanwhile, whatever lock it waited for.
+err=$(printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ;" \
+        "UPDATE leasemgr.unit SET footprint = ST_Translate(footprint, 0.001, 0) WHERE id = (SELECT min(id) FROM leasemgr.unit WHERE footprint IS NOT NULL);" \
+        "ROLLBACK;" | psql -X -q -At -v VERBOSITY=verbose 2>&1 | grep -o 'LM011' | head -1 || true)
+is "$err" "LM011" "a footprint written under REPEATABLE READ is refused (LM011)"
 
 q -d postgres -c "DROP DATABASE lm_floor_plans"
 finish
