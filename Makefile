@@ -50,7 +50,7 @@ DATA        = $(filter-out sql/leasemgr--$(EXTVERSION).sql,$(wildcard sql/leasem
 UPGRADE_FROM      = 0.1.0
 UPGRADE_NEW_PARTS = sql/62_charges.sql sql/64_bills.sql sql/66_payments.sql sql/75_billing_reports.sql \
                     sql/80_meters.sql sql/84_anomalies.sql sql/86_tenant_health.sql sql/88_allocation.sql sql/89_outbox.sql sql/91_daily.sql \
-                    sql/92_amendments.sql sql/93_deposits.sql sql/94_approvals.sql sql/95_move_out.sql sql/96_spatial.sql
+                    sql/92_amendments.sql sql/93_deposits.sql sql/94_approvals.sql sql/95_move_out.sql sql/96_spatial.sql sql/97_leasing_insights.sql
 UPGRADE_SCRIPT    = leasemgr--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built       += $(UPGRADE_SCRIPT)
 
