@@ -606,6 +606,22 @@ CREATE FUNCTION leasemgr.meter_consumption(meter_id bigint, from_ts timestamptz,
 COMMENT ON FUNCTION leasemgr.meter_consumption(bigint, timestamptz, timestamptz, text) IS
   'What one register of a meter measured from from_ts to to_ts, after its multiplier, in its unit (kWh, m3, GJ), with the calculation in words: the readings used, values interpolated by time at a moment between two readings, rollovers, the multiplier. A meter installed or removed in between counts from its first or up to its last reading. quantity is NULL when the readings do not cover the moments yet (the explain text says which is missing). Void readings are skipped. negative_steps counts the readings that went back without a rollover (counted as they are, negative): a figure to look at before billing it.';
 
+-- The operator's days (leasemgr.timezone), for SQL: calling them loads the library, so the
+-- setting is there even in a session that has not used leasemgr yet.
+CREATE FUNCTION leasemgr.local_date(t timestamptz) RETURNS date
+  AS 'MODULE_PATHNAME', 'local_date'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leasemgr.local_date(timestamptz) IS
+  'The day a moment falls on in the operator''s time zone (leasemgr.timezone).';
+CREATE FUNCTION leasemgr.local_midnight(d date) RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'local_midnight'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leasemgr.local_midnight(date) IS
+  'The moment a day starts in the operator''s time zone (leasemgr.timezone).';
+
+REVOKE ALL ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) TO leasemgr_reader;
+
 -- ---- Security, dump -------------------------------------------------------------------------
 
 DO $scope$

@@ -307,6 +307,23 @@ $fn$;
 COMMENT ON FUNCTION leasemgr.charge_billed_through(bigint) IS
   'The last day of a charge that a bill run has billed (the end of its last charge line); NULL when none.';
 
+-- The metered charge of a contract, fed by a meter of the unit, billed furthest on or after a
+-- day: a unit added or handed back from that day would change consumption already billed.
+CREATE FUNCTION leasemgr.amendment_metered_billed(contract_id bigint, unit_id bigint, day date)
+  RETURNS TABLE (id bigint, meter_kind text, through date)
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT ch.id, ch.meter_kind, charge_billed_through(ch.id)
+    FROM charge ch
+   WHERE ch.contract_id = amendment_metered_billed.contract_id AND ch.basis = 'metered'
+     AND charge_billed_through(ch.id) >= amendment_metered_billed.day
+     AND EXISTS (SELECT FROM meter m WHERE m.unit_id = amendment_metered_billed.unit_id AND m.kind = ch.meter_kind)
+   ORDER BY 3 DESC LIMIT 1
+$fn$;
+COMMENT ON FUNCTION leasemgr.amendment_metered_billed(bigint, bigint, date) IS
+  'Internal to amendment_check: the metered charge of the contract that a meter of the unit feeds, billed on or after the day (the furthest billed first); no row when none.';
+
 -- A unit added or handed back from a day changes who pays the allocations by area, power,
 -- heads or sub-meter of every rule whose scope holds it: refused into a month already billed,
 -- whose shares are final.
@@ -364,6 +381,8 @@ DECLARE
   v_removed bigint[];
   v_gap datemultirange;
   v_hole daterange;
+  v_proj_units bigint[];
+  v_proj_days daterange[];
 BEGIN
   SELECT k.id, k.code, k.park_id, k.state, k.start_date, k.end_date, k.terminated_on INTO c
     FROM contract k WHERE k.id = amendment_check.contract_id;
@@ -540,10 +559,7 @@ BEGIN
         HINT = 'Give a last day from the unit''s first day to the day before the lease ends; to end the whole lease, terminate it.';
     END IF;
     -- consumption billed from readings stays billed: the unit goes after the last billed month
-    SELECT ch.id, ch.meter_kind, charge_billed_through(ch.id) AS through INTO v_charge FROM charge ch
-     WHERE ch.contract_id = c.id AND ch.basis = 'metered' AND charge_billed_through(ch.id) > v_to
-       AND EXISTS (SELECT FROM meter m WHERE m.unit_id = v_id AND m.kind = ch.meter_kind)
-     ORDER BY 3 DESC LIMIT 1;
+    SELECT * INTO v_charge FROM amendment_metered_billed(c.id, v_id, v_to + 1);
     IF FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'LM020',
         MESSAGE = format('amendment of contract %s: unit %s cannot be handed back after %s', c.code, r.code, v_to),
@@ -553,14 +569,7 @@ BEGIN
     END IF;
     -- a unit handed back on a past day needs its final readings, as a move-out does
     IF v_to < v_day THEN
-      SELECT string_agg(m.code, ', ' ORDER BY m.code) INTO v_bad
-        FROM meter m
-       WHERE m.unit_id = v_id
-         AND m.installed_at < (v_to + 1)::timestamp AT TIME ZONE current_setting('leasemgr.timezone')
-         AND (m.removed_at IS NULL OR m.removed_at >= v_to::timestamp AT TIME ZONE current_setting('leasemgr.timezone'))
-         AND NOT EXISTS (SELECT FROM meter_reading x
-                          WHERE x.meter_id = m.id AND x.voided_at IS NULL AND x.source IN ('photo', 'iot')
-                            AND x.read_at >= v_to::timestamp AT TIME ZONE current_setting('leasemgr.timezone'));
+      SELECT string_agg(f.meter_code, ', ' ORDER BY f.meter_code) INTO v_bad FROM final_readings_missing(v_id, v_to) f;
       IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LM020',
           MESSAGE = format('amendment of contract %s: unit %s, handed back after %s, has no final reading', c.code, r.code, v_to),
@@ -615,10 +624,7 @@ BEGIN
         DETAIL = format('Contract %s holds unit %s from %s to %s.', v_charge.other, r.code, v_charge.first_day, v_charge.last_day),
         HINT = 'Add the unit from the day after that lease ends, or choose another unit.';
     END IF;
-    SELECT ch.id, ch.meter_kind, charge_billed_through(ch.id) AS through INTO v_charge FROM charge ch
-     WHERE ch.contract_id = c.id AND ch.basis = 'metered' AND charge_billed_through(ch.id) >= v_from
-       AND EXISTS (SELECT FROM meter m WHERE m.unit_id = v_id AND m.kind = ch.meter_kind)
-     ORDER BY 3 DESC LIMIT 1;
+    SELECT * INTO v_charge FROM amendment_metered_billed(c.id, v_id, v_from);
     IF FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'LM020',
         MESSAGE = format('amendment of contract %s: unit %s cannot be added from %s', c.code, r.code, v_from),
@@ -630,17 +636,22 @@ BEGIN
     v_eff := LEAST(v_eff, v_from);
   END LOOP;
 
-  -- After the changes, every day of the lease holds a unit: a lease leases something.
-  IF changes ? 'remove_units' THEN
-    SELECT datemultirange(daterange(c.start_date, v_end, '[]'))
-           - COALESCE(range_agg(h.days), '{}'::datemultirange) INTO v_gap
-      FROM (SELECT daterange(COALESCE(cu.held_from, c.start_date),
-                             COALESCE((SELECT (x ->> 'last_day')::date FROM jsonb_array_elements(changes -> 'remove_units') x
+  IF changes ?| '{add_units,remove_units}' THEN
+    -- The days each unit would be held after the changes, once for the two checks below.
+    SELECT array_agg(h.unit_id), array_agg(h.days) INTO v_proj_units, v_proj_days
+      FROM (SELECT cu.unit_id,
+                   daterange(COALESCE(cu.held_from, c.start_date),
+                             COALESCE((SELECT (x ->> 'last_day')::date
+                                         FROM jsonb_array_elements(COALESCE(changes -> 'remove_units', '[]')) x
                                         WHERE (x ->> 'unit_id')::bigint = cu.unit_id), cu.held_to, v_end), '[]') AS days
               FROM contract_unit cu WHERE cu.contract_id = c.id
             UNION ALL
-            SELECT daterange((x ->> 'from')::date, v_end, '[]')
+            SELECT (x ->> 'unit_id')::bigint, daterange((x ->> 'from')::date, v_end, '[]')
               FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]')) x) h;
+
+    -- Every day of the lease holds a unit: a lease leases something.
+    SELECT datemultirange(daterange(c.start_date, v_end, '[]')) - COALESCE(range_agg(d), '{}'::datemultirange) INTO v_gap
+      FROM unnest(v_proj_days) d;
     IF NOT isempty(v_gap) THEN
       SELECT x INTO v_hole FROM unnest(v_gap) x ORDER BY x LIMIT 1;
       RAISE EXCEPTION USING ERRCODE = 'LM020',
@@ -648,21 +659,12 @@ BEGIN
         DETAIL = format('No unit would be held from %s to %s.', lower(v_hole), upper(v_hole) - 1),
         HINT = 'Keep at least one unit to the end, or end the lease (end_date, or terminate).';
     END IF;
-  END IF;
 
-  -- A unit added or handed back and a unit whose meter is its meter's parent or sub-meter are
-  -- held on the same days: a sub-meter is left to its parent only on the parent's days, so
-  -- any other pair would count a use twice, or bill it to the next occupant's lease too.
-  IF changes ?| '{add_units,remove_units}' THEN
+    -- A unit added or handed back and a unit whose meter is its meter's parent or sub-meter
+    -- are held on the same days: a sub-meter is left to its parent only on the parent's days,
+    -- so any other pair would count a use twice, or bill it to the next occupant's lease too.
     WITH proj AS (
-      SELECT cu.unit_id,
-             daterange(COALESCE(cu.held_from, c.start_date),
-                       COALESCE((SELECT (x ->> 'last_day')::date FROM jsonb_array_elements(COALESCE(changes -> 'remove_units', '[]')) x
-                                  WHERE (x ->> 'unit_id')::bigint = cu.unit_id), cu.held_to, v_end), '[]') AS days
-        FROM contract_unit cu WHERE cu.contract_id = c.id
-      UNION ALL
-      SELECT (x ->> 'unit_id')::bigint, daterange((x ->> 'from')::date, v_end, '[]')
-        FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]')) x),
+      SELECT * FROM unnest(v_proj_units, v_proj_days) p(unit_id, days)),
     touched AS (
       SELECT (x ->> 'unit_id')::bigint AS unit_id
         FROM jsonb_array_elements(COALESCE(changes -> 'add_units', '[]') || COALESCE(changes -> 'remove_units', '[]')) x)
@@ -1498,13 +1500,13 @@ REVOKE ALL ON FUNCTION leasemgr.amendment_before_write(), leasemgr.amendment_aft
   leasemgr.contract_area_on(bigint, date), leasemgr.amendment_date(jsonb, text),
   leasemgr.amendment_amount(jsonb, text, integer, integer), leasemgr.amendment_list(jsonb, text, text[]),
   leasemgr.amendment_unit(text, text, jsonb, bigint[]), leasemgr.amendment_allocations_open(text, text, bigint, date, text),
-  leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
+  leasemgr.amendment_metered_billed(bigint, bigint, date), leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb),
   leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint), leasemgr.charge_periods(bigint, date, date),
   leasemgr.rebill_lines(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.contract_terms(bigint), leasemgr.contract_area_on(bigint, date),
   leasemgr.amendment_date(jsonb, text), leasemgr.amendment_amount(jsonb, text, integer, integer),
   leasemgr.amendment_list(jsonb, text, text[]), leasemgr.amendment_unit(text, text, jsonb, bigint[]),
-  leasemgr.amendment_allocations_open(text, text, bigint, date, text),
+  leasemgr.amendment_allocations_open(text, text, bigint, date, text), leasemgr.amendment_metered_billed(bigint, bigint, date),
   leasemgr.charge_on(bigint, date), leasemgr.charge_billed_through(bigint), leasemgr.amendment_check(bigint, jsonb), leasemgr.amendment_applying(), leasemgr.amendment_diff(bigint),
   leasemgr.charge_periods(bigint, date, date), leasemgr.rebill_lines(bigint, date) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.amendment_open(bigint, jsonb, text), leasemgr.amendment_approve(bigint, text),

@@ -11,29 +11,40 @@
 
 -- ---- what is missing ------------------------------------------------------------------------
 
+-- The meters of a unit that ran on a last day and have no final reading: photo or IoT, not
+-- void, taken on or after that day in the operator's time zone. The move-out and an amendment
+-- handing a unit back ask it.
+CREATE FUNCTION leasemgr.final_readings_missing(unit_id bigint, last_day date) RETURNS TABLE (meter_code text)
+  LANGUAGE sql STABLE STRICT
+  SET search_path = pg_catalog, leasemgr, pg_temp
+AS $fn$
+  SELECT m.code
+    FROM meter m
+   WHERE m.unit_id = final_readings_missing.unit_id
+     AND m.installed_at < local_midnight(final_readings_missing.last_day + 1)
+     AND (m.removed_at IS NULL OR m.removed_at >= local_midnight(final_readings_missing.last_day))
+     AND NOT EXISTS (SELECT FROM meter_reading r
+                      WHERE r.meter_id = m.id AND r.read_at >= local_midnight(final_readings_missing.last_day)
+                        AND r.voided_at IS NULL AND r.source IN ('photo', 'iot'))
+   ORDER BY m.code
+$fn$;
+COMMENT ON FUNCTION leasemgr.final_readings_missing(bigint, date) IS
+  'The meters of a unit that ran on a last day without a final reading (photo or IoT, not void, taken on or after that day in the operator''s time zone). Asked by the move-out and by amendments handing a unit back.';
+
 CREATE FUNCTION leasemgr.move_out_blockers(contract_id bigint) RETURNS text
   LANGUAGE sql STABLE STRICT
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
   -- every meter on the lease's units that ran on the last day the lease held its unit needs a
-  -- reading (photo or IoT, not void) taken on or after that day, in the operator's time zone:
-  -- the lease's last day, or the last day of a unit an amendment handed back earlier
-  WITH d AS (
-    SELECT cu.unit_id, upper(cu.held_range) - 1 AS last_day,
-           (((upper(cu.held_range) - 1)::timestamp) AT TIME ZONE current_setting('leasemgr.timezone')) AS last_day_starts
+  -- final reading: the lease's last day, or the last day of a unit an amendment handed back
+  WITH missing AS (
+    SELECT upper(cu.held_range) - 1 AS last_day,
+           string_agg(format('%s (unit %s)', f.meter_code, u.code), ', ' ORDER BY f.meter_code) AS meters
       FROM contract_unit cu
-     WHERE cu.contract_id = move_out_blockers.contract_id AND NOT isempty(cu.held_range) AND business_date() IS NOT NULL),
-  missing AS (
-    SELECT d.last_day, string_agg(format('%s (unit %s)', m.code, u.code), ', ' ORDER BY m.code) AS meters
-      FROM d
-      JOIN unit u ON u.id = d.unit_id
-      JOIN meter m ON m.unit_id = d.unit_id
-     WHERE m.installed_at < d.last_day_starts + interval '1 day'
-       AND (m.removed_at IS NULL OR m.removed_at >= d.last_day_starts)
-       AND NOT EXISTS (SELECT FROM meter_reading r
-                        WHERE r.meter_id = m.id AND r.read_at >= d.last_day_starts AND r.voided_at IS NULL
-                          AND r.source IN ('photo', 'iot'))
-     GROUP BY d.last_day)
+      JOIN unit u ON u.id = cu.unit_id
+      CROSS JOIN LATERAL final_readings_missing(cu.unit_id, upper(cu.held_range) - 1) f
+     WHERE cu.contract_id = move_out_blockers.contract_id AND NOT isempty(cu.held_range)
+     GROUP BY upper(cu.held_range) - 1)
   SELECT string_agg(format('a final reading (photo or IoT) on or after %s of meter %s', last_day, meters), '; '
                     ORDER BY last_day)
     FROM missing
@@ -406,10 +417,10 @@ CREATE TRIGGER renewal_takes_over AFTER UPDATE OF state ON leasemgr.contract
   FOR EACH ROW WHEN (OLD.state = 'signed' AND NEW.state = 'active' AND NEW.renews_contract_id IS NOT NULL)
   EXECUTE FUNCTION leasemgr.renewal_takes_over();
 
-REVOKE ALL ON FUNCTION leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
+REVOKE ALL ON FUNCTION leasemgr.final_readings_missing(bigint, date), leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
   leasemgr.final_bill_blockers(bigint), leasemgr.renewal_close_blockers(bigint), leasemgr.renew(bigint, date, jsonb),
   leasemgr.renewal_takes_over(), leasemgr.renewal_hand_over(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
+GRANT EXECUTE ON FUNCTION leasemgr.final_readings_missing(bigint, date), leasemgr.move_out_blockers(bigint), leasemgr.money_blockers(bigint), leasemgr.close_blockers(bigint),
   leasemgr.final_bill_blockers(bigint), leasemgr.renewal_close_blockers(bigint) TO leasemgr_reader;
 GRANT EXECUTE ON FUNCTION leasemgr.renew(bigint, date, jsonb) TO leasemgr_operator;
 -- whoever activates a renewal hands the old lease over; the function checks the succession

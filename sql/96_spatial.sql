@@ -5,19 +5,6 @@
 -- PostGIS's functions when the extension is installed, whatever schema PostGIS lives in and
 -- whatever the caller's search_path is. plpgsql triggers call them for the facts and raise.
 
--- The operator's days (leasemgr.timezone), for the SQL here: calling them loads the library,
--- so the setting is there even in a session that has not used leasemgr yet.
-CREATE FUNCTION leasemgr.local_date(t timestamptz) RETURNS date
-  AS 'MODULE_PATHNAME', 'local_date'
-  LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION leasemgr.local_date(timestamptz) IS
-  'The day a moment falls on in the operator''s time zone (leasemgr.timezone).';
-CREATE FUNCTION leasemgr.local_midnight(d date) RETURNS timestamptz
-  AS 'MODULE_PATHNAME', 'local_midnight'
-  LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION leasemgr.local_midnight(date) IS
-  'The moment a day starts in the operator''s time zone (leasemgr.timezone).';
-
 -- ---- floor plans -----------------------------------------------------------------------------
 
 CREATE TABLE leasemgr.floor_plan (
@@ -294,6 +281,9 @@ CREATE FUNCTION leasemgr.unit_reservation_before_write() RETURNS trigger
   SET search_path = pg_catalog, leasemgr, pg_temp
 AS $fn$
 #variable_conflict use_column
+DECLARE
+  u record;
+  r record;
 BEGIN
   IF TG_OP = 'INSERT' AND owner_copy(TG_RELID) THEN
     RETURN NEW;
@@ -304,6 +294,38 @@ BEGIN
       HINT = 'Release it (leasemgr.release_units); holds stay on record.';
   END IF;
   IF TG_OP = 'INSERT' THEN
+    -- the rules of a hold, for every writer (reserve_units writes through them)
+    SELECT un.code, un.park_id INTO u FROM unit un WHERE un.id = NEW.unit_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM009',
+        MESSAGE = format('unit %s does not exist', NEW.unit_id),
+        HINT = 'Check the ids; units of parks you have not been granted are not visible to you.';
+    END IF;
+    NEW.park_id := u.park_id;
+    IF isempty(NEW.held) OR upper_inf(NEW.held) OR upper(NEW.held) <= now() OR upper(NEW.held) > now() + interval '30 days' THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM011',
+        MESSAGE = 'a hold ends after now and within 30 days',
+        DETAIL = format('until is %s; it is now %s.', upper(NEW.held), now()),
+        HINT = 'A hold is short: sign a lease to keep a unit longer.';
+    END IF;
+    NEW.held := tstzrange(now(), upper(NEW.held));  -- a hold starts when it is made
+    IF NEW.tenant_id IS NOT NULL AND NOT EXISTS (SELECT FROM tenant t WHERE t.id = NEW.tenant_id AND t.park_id = u.park_id) THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM009',
+        MESSAGE = format('tenant %s is not a tenant of the park of unit %s', NEW.tenant_id, u.code),
+        HINT = 'Name a tenant of the same park, or none.';
+    END IF;
+    -- a unit a live lease holds on one of the days of the hold is not free to promise
+    SELECT c.code, lower(cu.held_range) AS first_day, upper(cu.held_range) - 1 AS last_day INTO r
+      FROM contract_unit cu JOIN contract c ON c.id = cu.contract_id
+     WHERE cu.unit_id = NEW.unit_id AND cu.is_live
+       AND cu.held_range && daterange(local_date(now()), local_date(upper(NEW.held)), '[]')
+     ORDER BY lower(cu.held_range) LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'LM006',
+        MESSAGE = format('unit %s is not free to reserve', u.code),
+        DETAIL = format('Contract %s holds it from %s to %s.', r.code, r.first_day, r.last_day),
+        HINT = 'Reserve vacant units (leasemgr.unit_status, leasemgr.find_contiguous_space).';
+    END IF;
     NEW.reserved_by := current_actor();
     NEW.reserved_at := now();
     NEW.released_by := NULL;
@@ -324,7 +346,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION leasemgr.unit_reservation_before_write() IS
-  'Trigger: a hold is stamped with who made it and when; it is released once (stamped), never otherwise changed or deleted (SQLSTATE LM010).';
+  'Trigger: a hold starts when it is made and ends within 30 days (LM011), is for a tenant of the unit''s park (LM009), never over a live lease''s days (LM006), and is stamped with who made it and when; it is released once (stamped), never otherwise changed or deleted (LM010). Overlapping holds are refused by the exclusion constraint.';
 CREATE TRIGGER unit_reservation_before_write BEFORE INSERT OR UPDATE OR DELETE ON leasemgr.unit_reservation
   FOR EACH ROW EXECUTE FUNCTION leasemgr.unit_reservation_before_write();
 
@@ -349,12 +371,6 @@ BEGIN
                       COALESCE(until::text, 'NULL'), COALESCE(quote_literal(note), 'NULL')),
       HINT = 'E.g. leasemgr.reserve_units(ARRAY[12, 13], now() + interval ''3 days'', ''viewing with Acme on Friday'').';
   END IF;
-  IF until <= now() OR until > now() + interval '30 days' THEN
-    RAISE EXCEPTION USING ERRCODE = 'LM011',
-      MESSAGE = 'a hold ends after now and within 30 days',
-      DETAIL = format('until is %s; it is now %s.', until, now()),
-      HINT = 'A hold is short: sign a lease to keep a unit longer.';
-  END IF;
   FOR u IN SELECT x.id, un.code, un.park_id FROM unnest(unit_ids) WITH ORDINALITY x(id, n)
              LEFT JOIN unit un ON un.id = x.id ORDER BY x.n LOOP
     IF u.code IS NULL THEN
@@ -369,27 +385,11 @@ BEGIN
         HINT = 'Reserve the units of each park with a call of their own.';
     END IF;
     v_park := u.park_id;
-    IF reserve_units.tenant_id IS NOT NULL
-       AND NOT EXISTS (SELECT FROM tenant t WHERE t.id = reserve_units.tenant_id AND t.park_id = u.park_id) THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM009',
-        MESSAGE = format('tenant %s is not a tenant of the park of unit %s', reserve_units.tenant_id, u.code),
-        HINT = 'Name a tenant of the same park, or none.';
-    END IF;
-    -- a unit a live lease holds on one of the days of the hold is not free to promise
-    SELECT c.code, lower(cu.held_range) AS first_day, upper(cu.held_range) - 1 AS last_day INTO r
-      FROM contract_unit cu JOIN contract c ON c.id = cu.contract_id
-     WHERE cu.unit_id = u.id AND cu.is_live
-       AND cu.held_range && daterange(local_date(now()), local_date(reserve_units.until), '[]')
-     ORDER BY lower(cu.held_range) LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION USING ERRCODE = 'LM006',
-        MESSAGE = format('unit %s is not free to reserve', u.code),
-        DETAIL = format('Contract %s holds it from %s to %s.', r.code, r.first_day, r.last_day),
-        HINT = 'Reserve vacant units (leasemgr.unit_status, leasemgr.find_contiguous_space).';
-    END IF;
+    -- the trigger checks the end, the tenant and the leases; an overlapping hold is named here
     SELECT x.reserved_by, upper(x.held) AS until_then, t.name AS tenant INTO r
       FROM unit_reservation x LEFT JOIN tenant t ON t.id = x.tenant_id
-     WHERE x.unit_id = u.id AND x.released_at IS NULL AND x.held && tstzrange(now(), reserve_units.until)
+     WHERE x.unit_id = u.id AND x.released_at IS NULL
+       AND x.held && tstzrange(LEAST(now(), reserve_units.until), reserve_units.until, '[]')
      LIMIT 1;
     IF FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'LM006',
@@ -397,8 +397,9 @@ BEGIN
         DETAIL = format('%s holds it until %s%s.', r.reserved_by, r.until_then, COALESCE(' for ' || r.tenant, '')),
         HINT = 'Ask them, or wait for the hold to end.';
     END IF;
-    INSERT INTO unit_reservation (park_id, unit_id, held, tenant_id, note)
-    VALUES (u.park_id, u.id, tstzrange(now(), reserve_units.until), reserve_units.tenant_id, reserve_units.note)
+    INSERT INTO unit_reservation (unit_id, held, tenant_id, note)
+    VALUES (u.id, tstzrange(LEAST(now(), reserve_units.until), reserve_units.until, '[]'), reserve_units.tenant_id,
+            reserve_units.note)
     RETURNING id INTO v_id;
     v_ids := v_ids || v_id;
   END LOOP;
@@ -1022,8 +1023,6 @@ GRANT EXECUTE ON FUNCTION leasemgr.reserve_units(bigint[], timestamptz, text, bi
   TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.floor_plan, leasemgr.market_rent TO leasemgr_operator;
 GRANT INSERT, UPDATE, DELETE ON leasemgr.occupancy_policy TO leasemgr_admin;
-REVOKE ALL ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION leasemgr.local_date(timestamptz), leasemgr.local_midnight(date) TO leasemgr_reader;
 REVOKE ALL ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),
   leasemgr.floor_plan_svg(bigint, integer, date), leasemgr.occupancy_geojson(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leasemgr.xml_text(text), leasemgr.floor_plan_svg_document(bigint, integer, date),

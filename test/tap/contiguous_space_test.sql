@@ -3,7 +3,7 @@
 -- units, least excess area, closest to the tenant); across floors only stacked units; a hold
 -- (reserve_units) keeps two agents from promising the same unit and keeps other leases out.
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 SET LOCAL TimeZone = 'Asia/Shanghai';
 SET LOCAL leasemgr.timezone = 'Asia/Shanghai';
 
@@ -107,6 +107,14 @@ SELECT is((th.error_of(format($$SELECT leasemgr.reserve_units(ARRAY[%s], now() +
   'a hold ends after now and within 30 days', 'a hold is short: 30 days at most');
 SELECT is((th.error_of(format($$SELECT leasemgr.reserve_units(ARRAY[%s], now() + interval '1 day', '')$$, pg_temp.u('C-105')))).code,
   'LM011', 'a hold says why');
+SELECT is((th.error_of(format($$INSERT INTO leasemgr.unit_reservation (unit_id, held, note)
+                                VALUES (%s, tstzrange(now(), now() + interval '60 days'), 'direct, long')$$, pg_temp.u('C-105')))).message,
+  'a hold ends after now and within 30 days', 'a hold written directly is as short');
+SELECT is((th.error_of(format($$INSERT INTO leasemgr.unit_reservation (unit_id, held, note)
+                                VALUES (%s, tstzrange(now(), now() + interval '1 day'), 'direct, leased')$$, pg_temp.u('C-102')))).code,
+  'LM006', '... and not over a lease either');
+SELECT is((th.error_of(format($$SELECT leasemgr.reserve_units(ARRAY[%s], now() - interval '1 day', 'late')$$, pg_temp.u('C-105')))).message,
+  'a hold ends after now and within 30 days', 'a hold ending in the past is refused');
 SELECT is((th.error_of(format('DELETE FROM leasemgr.unit_reservation WHERE id = %s', (:'h2'::bigint[])[1]))).code, 'LM010',
   'holds are never deleted');
 SELECT is((th.error_of(format($$UPDATE leasemgr.unit_reservation SET held = tstzrange(now(), now() + interval '20 days') WHERE id = %s$$,
